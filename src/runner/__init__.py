@@ -1,0 +1,42 @@
+"""claude-code-runner: run Claude Agent SDK sessions as Jobs, observable with OpenTelemetry."""
+
+from runner._version import __version__
+from runner.config import RunnerConfig, Tenancy
+from runner.errors import (
+    ConfigError,
+    IdleTimeout,
+    ModelError,
+    RunnerError,
+    SessionInterrupted,
+    SessionTimeout,
+)
+from runner.launcher import run_session
+from runner.types import (
+    HookEvent,
+    QueryOutcome,
+    QueryStart,
+    SessionObserver,
+    SessionOutcome,
+    SessionStart,
+    Usage,
+)
+
+__all__ = [
+    "ConfigError",
+    "HookEvent",
+    "IdleTimeout",
+    "ModelError",
+    "QueryOutcome",
+    "QueryStart",
+    "RunnerConfig",
+    "RunnerError",
+    "SessionInterrupted",
+    "SessionObserver",
+    "SessionOutcome",
+    "SessionStart",
+    "SessionTimeout",
+    "Tenancy",
+    "Usage",
+    "__version__",
+    "run_session",
+]

@@ -1,0 +1,160 @@
+"""`claude-runner`: the command line. Parses flags, sets up logging on stderr, maps outcomes to
+exit codes. Flags are overrides of the environment variables of the same meaning."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from runner import environment_variables as ev
+from runner._version import __version__
+from runner.errors import ConfigError
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Run Claude Agent SDK sessions, observable with OpenTelemetry.",
+    pretty_exceptions_enable=False,
+)
+log = logging.getLogger("runner")
+
+
+def configure_logging(environ: Mapping[str, str] | None = None) -> None:
+    env = os.environ if environ is None else environ
+    level_name = (env.get(ev.RUNNER_LOG_LEVEL) or "INFO").upper()
+    level = logging.getLevelName(level_name)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level if isinstance(level, int) else logging.INFO)
+    if not isinstance(level, int):
+        log.warning("%s=%r is unknown; using INFO", ev.RUNNER_LOG_LEVEL, level_name)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"claude-runner {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
+    ] = False,
+) -> None:
+    """Run Claude Agent SDK sessions, observable with OpenTelemetry."""
+
+
+def execute(overrides: Mapping[str, str]) -> int:
+    """Run one session with the environment plus `overrides`; return the exit code."""
+    from runner.config import RunnerConfig
+    from runner.launcher import run_session
+
+    environ = {**os.environ, **overrides}
+    configure_logging(environ)
+    try:
+        config = RunnerConfig.from_env(environ)
+    except ConfigError as exc:
+        typer.echo(f"claude-runner: {exc}", err=True)
+        return ConfigError.exit_code
+
+    from runner.channels import EventWriter
+
+    outcome = run_session(config, EventWriter())
+    if outcome.ok:
+        log.info(
+            "session %s finished: %d queries, %d turns, $%.6f, %.1fs",
+            config.session_id,
+            len(outcome.queries),
+            outcome.num_turns,
+            outcome.cost_usd,
+            outcome.duration_ms / 1000,
+        )
+    else:
+        log.error("session %s ended: %s: %s", config.session_id, outcome.status, outcome.error_message)
+    return outcome.exit_code
+
+
+@app.command()
+def run(
+    session_id: Annotated[str | None, typer.Option(help=f"Overrides {ev.SESSION_ID}.")] = None,
+    prompt: Annotated[str | None, typer.Option(help=f"Overrides {ev.PROMPT}.")] = None,
+    prompt_file: Annotated[Path | None, typer.Option(help=f"Overrides {ev.PROMPT_FILE}.")] = None,
+    interactive: Annotated[
+        bool | None, typer.Option("--interactive/--batch", help=f"Overrides {ev.INTERACTIVE}.")
+    ] = None,
+    model: Annotated[str | None, typer.Option(help=f"Overrides {ev.LLM_MODEL}.")] = None,
+    timeout: Annotated[str | None, typer.Option(help=f"Overrides {ev.TIMEOUT} (s).")] = None,
+    idle_timeout: Annotated[
+        str | None, typer.Option(help=f"Overrides {ev.IDLE_TIMEOUT} (s).")
+    ] = None,
+    workspace: Annotated[Path | None, typer.Option(help=f"Overrides {ev.WORKSPACE_PATH}.")] = None,
+    allowed_tools: Annotated[
+        str | None, typer.Option(help=f"Overrides {ev.ALLOWED_TOOLS} (comma-separated).")
+    ] = None,
+    permission_mode: Annotated[
+        str | None, typer.Option(help=f"Overrides {ev.PERMISSION_MODE}.")
+    ] = None,
+) -> None:
+    """Run one session from the environment (the Job contract). Events go to stdout as JSON
+    lines; logs to stderr. Exit codes: 0 ok, 1 failed, 2 bad config, 3 model/API error,
+    4 timeout, 5 idle timeout, 130/143 interrupted."""
+    flags = {
+        ev.SESSION_ID: session_id,
+        ev.PROMPT: prompt,
+        ev.PROMPT_FILE: None if prompt_file is None else str(prompt_file),
+        ev.INTERACTIVE: None if interactive is None else str(interactive).lower(),
+        ev.LLM_MODEL: model,
+        ev.TIMEOUT: timeout,
+        ev.IDLE_TIMEOUT: idle_timeout,
+        ev.WORKSPACE_PATH: None if workspace is None else str(workspace),
+        ev.ALLOWED_TOOLS: allowed_tools,
+        ev.PERMISSION_MODE: permission_mode,
+    }
+    raise typer.Exit(execute({k: v for k, v in flags.items() if v is not None}))
+
+
+@app.command()
+def demo(
+    keep: Annotated[
+        bool, typer.Option(help="Keep the demo's temporary workspace and home.")
+    ] = False,
+) -> None:
+    """Run a short scripted session offline: the real SDK and Claude Code CLI against a local
+    Messages API server on 127.0.0.1. No API key, no network."""
+    from runner.offline import DEMO_PROMPT, OfflineMessagesServer, demo_script, offline_environment
+
+    root = Path(tempfile.mkdtemp(prefix="claude-runner-demo-"))
+    workspace = root / "workspace"
+    workspace.mkdir()
+    with OfflineMessagesServer(demo_script()) as server:
+        overrides = {
+            **offline_environment(server.url, root),
+            ev.SESSION_ID: os.environ.get(ev.SESSION_ID) or "demo-session",
+            ev.PROMPT: DEMO_PROMPT,
+            ev.WORKSPACE_PATH: str(workspace),
+            ev.ALLOWED_TOOLS: "Bash",
+            ev.TIMEOUT: "120",
+        }
+        os.environ.update(overrides)  # the CLI child inherits the process environment
+        code = execute(overrides)
+        served = len(server.message_calls)
+    log.info("demo: the local server answered %d LLM calls; files under %s", served, root)
+    if not keep:
+        import shutil
+
+        shutil.rmtree(root, ignore_errors=True)
+    raise typer.Exit(code)
+
+
+def entrypoint() -> None:
+    app()

@@ -1,0 +1,58 @@
+"""Run one session on a fresh event loop, with signal handling and the stdin channel wired."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import time
+from collections.abc import Sequence
+from typing import TextIO
+
+from runner.channels import EventWriter, InputChannel
+from runner.config import RunnerConfig
+from runner.observers import ObserverGroup
+from runner.session import SessionDriver
+from runner.types import SessionObserver, SessionOutcome
+
+log = logging.getLogger("runner")
+
+
+def run_session(
+    config: RunnerConfig,
+    writer: EventWriter,
+    observers: Sequence[SessionObserver] = (),
+    *,
+    stdin: TextIO | None = None,
+) -> SessionOutcome:
+    """Run the session described by `config`; stdout events go to `writer`, the stream to
+    `observers` too. Returns the outcome; never raises for a failed session."""
+    return asyncio.run(_run(config, writer, observers, stdin))
+
+
+async def _run(
+    config: RunnerConfig,
+    writer: EventWriter,
+    observers: Sequence[SessionObserver],
+    stdin: TextIO | None,
+) -> SessionOutcome:
+    def input_error(line: int, message: str) -> None:
+        log.warning("stdin line %d skipped: %s", line, message)
+        writer.emit("input_error", time.time_ns(), line=line, message=message)
+
+    channel = InputChannel(stdin, on_error=input_error) if config.interactive else None
+    driver = SessionDriver(config, ObserverGroup([writer, *observers]), channel)
+    loop = asyncio.get_running_loop()
+    signals = (signal.SIGTERM, signal.SIGINT)
+    for signum in signals:
+        loop.add_signal_handler(signum, _stop, driver, signum)
+    try:
+        return await driver.run()
+    finally:
+        for signum in signals:
+            loop.remove_signal_handler(signum)
+
+
+def _stop(driver: SessionDriver, signum: int) -> None:
+    log.warning("received %s: interrupting the session", signal.Signals(signum).name)
+    driver.request_stop(signum)

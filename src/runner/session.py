@@ -1,0 +1,271 @@
+"""The session driver: runs one Claude Agent SDK session and hands its stream to an observer.
+
+It builds `ClaudeAgentOptions` from `RunnerConfig`, drives a `ClaudeSDKClient` through one query
+(batch) or many (interactive), enforces TIMEOUT and IDLE_TIMEOUT, turns SIGTERM/SIGINT into a
+clean interrupt, and always ends with exactly one `on_session_end`. It knows nothing of spans.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from typing import TYPE_CHECKING, Any
+
+from runner.config import RunnerConfig
+from runner.errors import (
+    IdleTimeout,
+    ModelError,
+    RunnerError,
+    SessionInterrupted,
+    SessionTimeout,
+)
+from runner.redaction import default_redactor
+from runner.types import (
+    HookEvent,
+    QueryOutcome,
+    QueryStart,
+    SessionObserver,
+    SessionOutcome,
+    SessionStart,
+    Usage,
+)
+
+if TYPE_CHECKING:
+    from claude_agent_sdk import ClaudeAgentOptions, ClaudeSDKClient, ResultMessage
+
+    from runner.channels import InputChannel
+
+log = logging.getLogger("runner")
+
+HOOK_EVENTS = ("PreToolUse", "PostToolUse", "PostToolUseFailure", "SubagentStart", "SubagentStop")
+INTERRUPT_GRACE_S = 2.0
+"""How long to wait for the CLI to acknowledge an interrupt before leaving the client."""
+
+_STATUS = {
+    SessionTimeout: "timeout",
+    IdleTimeout: "idle_timeout",
+    SessionInterrupted: "interrupted",
+    ModelError: "model_error",
+}
+
+
+class SessionDriver:
+    """Runs one session. `run()` never raises for session failures: it returns the outcome."""
+
+    def __init__(
+        self,
+        config: RunnerConfig,
+        observer: SessionObserver,
+        input_channel: InputChannel | None = None,
+    ) -> None:
+        self.config = config
+        self.observer = observer
+        self.input = input_channel
+        self._queries: list[QueryOutcome] = []
+        self._cumulative_cost = 0.0
+        self._stop_signal: int | None = None
+        self._task: asyncio.Task[Any] | None = None
+
+    # --- public -------------------------------------------------------------------------
+
+    def request_stop(self, signum: int) -> None:
+        """Ask the running session to stop (from a signal handler on the loop)."""
+        if self._stop_signal is None:
+            self._stop_signal = signum
+            if self._task is not None and not self._task.done():
+                self._task.cancel()
+
+    async def run(self) -> SessionOutcome:
+        started = time.monotonic()
+        cfg = self.config
+        self.observer.on_session_start(
+            SessionStart(
+                session_id=cfg.session_id,
+                model=cfg.model,
+                interactive=cfg.interactive,
+                workspace=str(cfg.workspace),
+                tenancy=cfg.tenancy,
+                prompt=cfg.prompt,
+                at_ns=time.time_ns(),
+            )
+        )
+        error: RunnerError | None = None
+        try:
+            self._task = asyncio.ensure_future(self._run_client())
+            await self._task
+        except asyncio.CancelledError:
+            if self._stop_signal is None:
+                raise
+            error = SessionInterrupted(self._stop_signal)
+        except RunnerError as exc:
+            error = exc
+        except Exception as exc:  # noqa: BLE001 - the CLI crashed or the SDK failed
+            error = RunnerError(f"{type(exc).__name__}: {exc}")
+            log.debug("session failed", exc_info=True)
+        finally:
+            if error is not None:
+                self._end_open_query(error)
+            outcome = SessionOutcome(
+                status="success" if error is None else _STATUS.get(type(error), "error"),
+                exit_code=0 if error is None else error.exit_code,
+                at_ns=time.time_ns(),
+                queries=tuple(self._queries),
+                error_type=None if error is None else error.error_type,
+                error_message=None if error is None else str(error),
+                duration_ms=int((time.monotonic() - started) * 1000),
+            )
+            self.observer.on_session_end(outcome)
+        return outcome
+
+    # --- the client ---------------------------------------------------------------------
+
+    async def _run_client(self) -> None:
+        from claude_agent_sdk import ClaudeSDKClient
+
+        async with ClaudeSDKClient(self._options()) as client:
+            try:
+                async with asyncio.timeout(self.config.timeout_s):
+                    await self._converse(client)
+            except TimeoutError:
+                await self._interrupt(client)
+                limit = self.config.timeout_s
+                raise SessionTimeout(f"session exceeded TIMEOUT={limit:g}s") from None
+            except asyncio.CancelledError:
+                current = asyncio.current_task()
+                if current is not None:
+                    current.uncancel()
+                await self._interrupt(client)
+                raise
+
+    async def _interrupt(self, client: ClaudeSDKClient) -> None:
+        """Make the CLI drop its in-flight request so the client can close at once."""
+        with contextlib.suppress(Exception, asyncio.CancelledError):
+            await asyncio.wait_for(client.interrupt(), INTERRUPT_GRACE_S)
+
+    async def _converse(self, client: ClaudeSDKClient) -> None:
+        prompt = self.config.prompt
+        if self.config.interactive and self.input is not None:
+            self.input.start()
+            if prompt is None:
+                prompt = await self._next_user_message()
+        index = 0
+        while prompt is not None:
+            index += 1
+            await self._query(client, index, prompt)
+            if not self.config.interactive or self.input is None:
+                break
+            prompt = await self._next_user_message()
+
+    async def _next_user_message(self) -> str | None:
+        assert self.input is not None
+        limit = self.config.idle_timeout_s
+        try:
+            return await self.input.next_message(limit)
+        except TimeoutError:
+            raise IdleTimeout(f"no user message for IDLE_TIMEOUT={limit:g}s") from None
+
+    async def _query(self, client: ClaudeSDKClient, index: int, prompt: str) -> None:
+        from claude_agent_sdk import AssistantMessage, ResultMessage
+
+        self._open_query = index
+        self.observer.on_query_start(QueryStart(index=index, prompt=prompt, at_ns=time.time_ns()))
+        await client.query(prompt)
+        result: ResultMessage | None = None
+        api_error: str | None = None
+        async for message in client.receive_response():
+            self.observer.on_message(message, time.time_ns())
+            if isinstance(message, AssistantMessage) and message.error:
+                api_error = message.error
+            elif isinstance(message, ResultMessage):
+                result = message
+        if result is None:
+            raise RunnerError("the Claude Code CLI ended the query without a result")
+        outcome = self._outcome(index, result, api_error)
+        self._finish_query(outcome)
+        if outcome.is_error:
+            message = outcome.error_message or outcome.subtype or "query failed"
+            if outcome.error_type == ModelError.error_type:
+                raise ModelError(message, status=result.api_error_status, kind=api_error)
+            raise RunnerError(message)
+
+    def _outcome(self, index: int, result: ResultMessage, api_error: str | None) -> QueryOutcome:
+        cost = None
+        if result.total_cost_usd is not None:
+            cost = max(0.0, result.total_cost_usd - self._cumulative_cost)
+            self._cumulative_cost = result.total_cost_usd
+        error_type = error_message = None
+        if result.is_error:
+            is_api = api_error is not None or result.api_error_status is not None
+            error_type = ModelError.error_type if is_api else (result.subtype or "error")
+            detail = "; ".join(result.errors or []) or (result.result or "")
+            status = f"HTTP {result.api_error_status}: " if result.api_error_status else ""
+            error_message = f"{status}{detail}".strip() or (api_error or result.subtype)
+        return QueryOutcome(
+            index=index,
+            at_ns=time.time_ns(),
+            is_error=result.is_error,
+            subtype=result.subtype,
+            num_turns=result.num_turns,
+            duration_ms=result.duration_ms,
+            usage=Usage.from_dict(result.usage),
+            cost_usd=cost,
+            cumulative_cost_usd=result.total_cost_usd,
+            error_type=error_type,
+            error_message=error_message,
+            api_error_status=result.api_error_status,
+            sdk_session_id=result.session_id,
+        )
+
+    _open_query: int | None = None
+
+    def _finish_query(self, outcome: QueryOutcome) -> None:
+        self._open_query = None
+        self._queries.append(outcome)
+        self.observer.on_query_end(outcome)
+
+    def _end_open_query(self, error: RunnerError) -> None:
+        if self._open_query is None:
+            return
+        self._finish_query(
+            QueryOutcome(
+                index=self._open_query,
+                at_ns=time.time_ns(),
+                is_error=True,
+                subtype=error.error_type,
+                error_type=error.error_type,
+                error_message=str(error),
+            )
+        )
+
+    # --- options ------------------------------------------------------------------------
+
+    def _options(self) -> ClaudeAgentOptions:
+        from claude_agent_sdk import ClaudeAgentOptions, HookMatcher
+
+        cfg = self.config
+        hooks: dict[Any, list[HookMatcher]] = {
+            name: [HookMatcher(hooks=[self._hook])] for name in HOOK_EVENTS
+        }
+        env = {"CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1", **cfg.cli_env}
+        return ClaudeAgentOptions(
+            model=cfg.model,
+            cwd=str(cfg.workspace),
+            allowed_tools=list(cfg.allowed_tools),
+            permission_mode=cfg.permission_mode,  # type: ignore[arg-type]
+            max_turns=cfg.max_turns,
+            include_partial_messages=True,
+            hooks=hooks,
+            env=env,
+            stderr=_log_cli_stderr,
+        )
+
+    async def _hook(self, data: Any, tool_use_id: str | None, context: Any) -> dict[str, Any]:
+        name = data.get("hook_event_name", "") if isinstance(data, dict) else ""
+        self.observer.on_hook(HookEvent(name=name, data=dict(data), at_ns=time.time_ns()))
+        return {}
+
+
+def _log_cli_stderr(line: str) -> None:
+    log.debug("claude: %s", default_redactor().clean(line.rstrip()))

@@ -1,0 +1,164 @@
+"""What the session driver tells the rest of the runner: lifecycle events and the observer seam.
+
+The driver knows nothing of spans or stdout. It hands every SDK message and every lifecycle
+event, stamped with one wall-clock time (`at_ns`, from `time.time_ns()`), to a `SessionObserver`.
+The stdout event writer and the telemetry mapper are both observers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from runner.config import Tenancy
+
+
+@dataclass(frozen=True)
+class SessionStart:
+    session_id: str
+    model: str
+    interactive: bool
+    workspace: str
+    tenancy: Tenancy
+    prompt: str | None
+    at_ns: int
+
+
+@dataclass(frozen=True)
+class QueryStart:
+    index: int
+    """1-based position of this query in the session."""
+    prompt: str
+    at_ns: int
+
+
+@dataclass(frozen=True)
+class HookEvent:
+    """A Claude Code hook the driver received (PreToolUse, PostToolUse, PostToolUseFailure,
+    SubagentStart, SubagentStop), with the CLI's input dict as it came."""
+
+    name: str
+    data: dict[str, Any]
+    at_ns: int
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Token counts as Anthropic reports them: `input_tokens` EXCLUDES cache tokens."""
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_input_tokens: int = 0
+    cache_creation_input_tokens: int = 0
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any] | None) -> Usage:
+        raw = raw or {}
+
+        def count(key: str) -> int:
+            value = raw.get(key)
+            return value if isinstance(value, int) and value >= 0 else 0
+
+        return cls(
+            input_tokens=count("input_tokens"),
+            output_tokens=count("output_tokens"),
+            cache_read_input_tokens=count("cache_read_input_tokens"),
+            cache_creation_input_tokens=count("cache_creation_input_tokens"),
+        )
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            self.input_tokens + other.input_tokens,
+            self.output_tokens + other.output_tokens,
+            self.cache_read_input_tokens + other.cache_read_input_tokens,
+            self.cache_creation_input_tokens + other.cache_creation_input_tokens,
+        )
+
+    @property
+    def total_input_tokens(self) -> int:
+        """Input including cache reads and writes (the OTel GenAI definition)."""
+        return self.input_tokens + self.cache_read_input_tokens + self.cache_creation_input_tokens
+
+    def as_dict(self) -> dict[str, int]:
+        return {
+            "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens,
+            "cache_read_input_tokens": self.cache_read_input_tokens,
+            "cache_creation_input_tokens": self.cache_creation_input_tokens,
+        }
+
+
+@dataclass(frozen=True)
+class QueryOutcome:
+    """How one query ended. `cost_usd` is this query's own cost (Claude Code reports a
+    cumulative figure; the driver takes the difference)."""
+
+    index: int
+    at_ns: int
+    is_error: bool
+    subtype: str | None = None
+    num_turns: int = 0
+    duration_ms: int = 0
+    usage: Usage = field(default_factory=Usage)
+    cost_usd: float | None = None
+    cumulative_cost_usd: float | None = None
+    error_type: str | None = None
+    error_message: str | None = None
+    api_error_status: int | None = None
+    sdk_session_id: str | None = None
+
+
+@dataclass(frozen=True)
+class SessionOutcome:
+    status: str
+    """success | error | model_error | timeout | idle_timeout | interrupted | config_error"""
+    exit_code: int
+    at_ns: int
+    queries: tuple[QueryOutcome, ...] = ()
+    error_type: str | None = None
+    error_message: str | None = None
+    duration_ms: int = 0
+
+    @property
+    def num_turns(self) -> int:
+        return sum(q.num_turns for q in self.queries)
+
+    @property
+    def usage(self) -> Usage:
+        total = Usage()
+        for query in self.queries:
+            total = total + query.usage
+        return total
+
+    @property
+    def cost_usd(self) -> float:
+        return sum(q.cost_usd or 0.0 for q in self.queries)
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_code == 0
+
+
+class SessionObserver(Protocol):
+    """Receives the session's stream, in order, on the driver's event loop.
+
+    Contract: calls arrive in this order: `on_session_start` once; per query `on_query_start`,
+    any number of `on_message`/`on_hook`, then `on_query_end` (also when the query failed);
+    `on_session_end` exactly once, last, whatever happened (timeouts, signals, crashes).
+    Methods must return quickly and should not raise; the driver isolates an observer that does
+    (it logs once and keeps the session going).
+    """
+
+    def on_session_start(self, event: SessionStart) -> None: ...
+
+    def on_query_start(self, event: QueryStart) -> None: ...
+
+    def on_message(self, message: object, at_ns: int) -> None:
+        """`message` is a claude_agent_sdk Message (kept as `object` so observers tolerate
+        types a newer SDK adds)."""
+
+    def on_hook(self, event: HookEvent) -> None: ...
+
+    def on_query_end(self, event: QueryOutcome) -> None: ...
+
+    def on_session_end(self, event: SessionOutcome) -> None: ...
