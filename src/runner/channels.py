@@ -9,6 +9,7 @@ stdin, in interactive mode, carries `{"type":"user_message","text":"..."}` and
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import sys
@@ -73,7 +74,7 @@ class EventWriter:
         self.emit("user_message", event.at_ns, text=self._text(event.prompt))
 
     def on_message(self, message: object, at_ns: int) -> None:
-        # Imported here: the SDK's import costs ~1 s, and `claude-runner --version` needs none of it.
+        # Imported here: the SDK import costs ~1 s; `claude-runner --version` needs none of it.
         from claude_agent_sdk import AssistantMessage, ToolResultBlock, UserMessage
         from claude_agent_sdk.types import TextBlock, ToolUseBlock
 
@@ -204,10 +205,8 @@ class InputChannel:
 
     def _put(self, item: str | None) -> None:
         assert self._loop is not None and self._queue is not None
-        try:
+        with contextlib.suppress(RuntimeError):  # loop closed: the session is over
             self._loop.call_soon_threadsafe(self._queue.put_nowait, item)
-        except RuntimeError:  # loop closed: the session is over
-            pass
 
     def _pump(self) -> None:
         number = 0
@@ -228,10 +227,8 @@ class InputChannel:
     def _report(self, number: int, message: str) -> None:
         if self._loop is None:
             return
-        try:
+        with contextlib.suppress(RuntimeError):
             self._loop.call_soon_threadsafe(self._on_error, number, message)
-        except RuntimeError:
-            pass
 
     async def next_message(self, timeout_s: float | None) -> str | None:
         """The next user message, END_SESSION at EOF/end_session; TimeoutError when idle."""

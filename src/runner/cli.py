@@ -80,7 +80,9 @@ def execute(overrides: Mapping[str, str]) -> int:
             outcome.duration_ms / 1000,
         )
     else:
-        log.error("session %s ended: %s: %s", config.session_id, outcome.status, outcome.error_message)
+        log.error(
+            "session %s ended: %s: %s", config.session_id, outcome.status, outcome.error_message
+        )
     return outcome.exit_code
 
 

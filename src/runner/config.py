@@ -184,7 +184,9 @@ def _workspace(raw: str | None) -> Path:
 
 def _model_access(env: Mapping[str, str]) -> str:
     if parse_bool(ev.CLAUDE_CODE_USE_VERTEX, env.get(ev.CLAUDE_CODE_USE_VERTEX)):
-        missing = [v for v in (ev.ANTHROPIC_VERTEX_PROJECT_ID, ev.CLOUD_ML_REGION) if not env.get(v)]
+        missing = [
+            v for v in (ev.ANTHROPIC_VERTEX_PROJECT_ID, ev.CLOUD_ML_REGION) if not env.get(v)
+        ]
         if missing:
             raise ConfigError(
                 f"{ev.CLAUDE_CODE_USE_VERTEX}=1 but {' and '.join(missing)} not set: "

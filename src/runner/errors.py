@@ -1,11 +1,11 @@
 """The runner's exceptions. Each carries the process exit code the CLI maps it to.
 
-    RunnerError                  exit 1  anything unexpected (e.g. the CLI crashed)
-    ├── ConfigError              exit 2  bad input, found before the CLI starts
-    ├── ModelError               exit 3  the Messages API answered with an error
-    ├── SessionTimeout           exit 4  TIMEOUT reached
-    ├── IdleTimeout              exit 5  interactive: no user message within IDLE_TIMEOUT
-    └── SessionInterrupted       exit 130 (SIGINT) / 143 (SIGTERM)
+RunnerError                  exit 1  anything unexpected (e.g. the CLI crashed)
+├── ConfigError              exit 2  bad input, found before the CLI starts
+├── ModelError               exit 3  the Messages API answered with an error
+├── SessionTimeout           exit 4  TIMEOUT reached
+├── IdleTimeout              exit 5  interactive: no user message within IDLE_TIMEOUT
+└── SessionInterrupted       exit 130 (SIGINT) / 143 (SIGTERM)
 """
 
 from __future__ import annotations

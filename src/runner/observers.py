@@ -35,7 +35,7 @@ class ObserverGroup:
                 continue
             try:
                 call(observer)
-            except Exception as exc:  # noqa: BLE001 - isolation is the point
+            except Exception as exc:
                 if index not in self._broken:
                     self._broken.add(index)
                     log.warning(

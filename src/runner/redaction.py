@@ -33,7 +33,7 @@ _PATTERNS = (
     r"\bgh[pousr]_[A-Za-z0-9]{20,}",
     r"\bxox[abprs]-[A-Za-z0-9\-]{10,}",
     r"(?i:\b(?:password|passwd|secret|api[_-]?key|access[_-]?token|auth[_-]?token))"
-    r"(\s*[=:]\s*)[\"']?[^\s\"',;]{6,}",
+    r"(\s*[=:]\s*[\"']?)[^\s\"',;]{6,}",
 )
 _PATTERN = re.compile("|".join(f"(?:{p})" for p in _PATTERNS))
 _SECRET_NAME = re.compile(r"KEY|SECRET|TOKEN|PASSWORD|PASSWD|CREDENTIAL|AUTH|_HEADERS$")

@@ -101,7 +101,7 @@ class SessionDriver:
             error = SessionInterrupted(self._stop_signal)
         except RunnerError as exc:
             error = exc
-        except Exception as exc:  # noqa: BLE001 - the CLI crashed or the SDK failed
+        except Exception as exc:
             error = RunnerError(f"{type(exc).__name__}: {exc}")
             log.debug("session failed", exc_info=True)
         finally:
@@ -185,10 +185,10 @@ class SessionDriver:
         outcome = self._outcome(index, result, api_error)
         self._finish_query(outcome)
         if outcome.is_error:
-            message = outcome.error_message or outcome.subtype or "query failed"
+            detail = outcome.error_message or outcome.subtype or "query failed"
             if outcome.error_type == ModelError.error_type:
-                raise ModelError(message, status=result.api_error_status, kind=api_error)
-            raise RunnerError(message)
+                raise ModelError(detail, status=result.api_error_status, kind=api_error)
+            raise RunnerError(detail)
 
     def _outcome(self, index: int, result: ResultMessage, api_error: str | None) -> QueryOutcome:
         cost = None
@@ -245,8 +245,9 @@ class SessionDriver:
         from claude_agent_sdk import ClaudeAgentOptions, HookMatcher
 
         cfg = self.config
+        callback: Any = self._hook  # the SDK types each hook's input; one callback takes all
         hooks: dict[Any, list[HookMatcher]] = {
-            name: [HookMatcher(hooks=[self._hook])] for name in HOOK_EVENTS
+            name: [HookMatcher(hooks=[callback])] for name in HOOK_EVENTS
         }
         env = {"CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1", **cfg.cli_env}
         return ClaudeAgentOptions(

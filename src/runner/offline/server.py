@@ -72,6 +72,7 @@ class OfflineMessagesServer:
         self._taken = [False] * len(self.script.steps)
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
+        self._in_flight = 0
         self._httpd = ThreadingHTTPServer(("127.0.0.1", port), self._handler_class())
         self._httpd.daemon_threads = True
         self._thread: threading.Thread | None = None
@@ -80,6 +81,12 @@ class OfflineMessagesServer:
     def url(self) -> str:
         host, port = self._httpd.server_address[:2]
         return f"http://{host!s}:{port}"
+
+    @property
+    def in_flight(self) -> int:
+        """Requests received and not yet answered in full."""
+        with self._lock:
+            return self._in_flight
 
     @property
     def exhausted_calls(self) -> list[ServedCall]:
@@ -133,6 +140,10 @@ class OfflineMessagesServer:
         with self._lock:
             self.served.append(call)
 
+    def _enter(self, delta: int) -> None:
+        with self._lock:
+            self._in_flight += delta
+
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
         server = self
 
@@ -142,15 +153,15 @@ class OfflineMessagesServer:
             def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
                 return  # quiet: the served log is the record
 
-            def do_HEAD(self) -> None:  # noqa: N802
+            def do_HEAD(self) -> None:
                 self.send_response(200)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 self._json(404, {"type": "error", "error": {"type": "not_found_error"}})
 
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length) if length else b""
                 try:
@@ -173,6 +184,7 @@ class OfflineMessagesServer:
                     last_user_text=user_text,
                     started=time.time(),
                 )
+                server._enter(1)
                 try:
                     if step is None:
                         self._json(500, _error_body("api_error", "offline script exhausted"))
@@ -186,6 +198,7 @@ class OfflineMessagesServer:
                 except (BrokenPipeError, ConnectionResetError):
                     pass
                 finally:
+                    server._enter(-1)
                     call.ended = time.time()
                     server._record(call)
 

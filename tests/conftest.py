@@ -1,0 +1,44 @@
+"""Shared fixtures: a clean environment for every test, and the scripted Messages API server."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+_RUNNER_PREFIXES = ("OTEL_", "LANGFUSE_", "CLAUDE_", "ANTHROPIC_", "TRACEPARENT", "TRACESTATE")
+_RUNNER_NAMES = {
+    "SESSION_ID",
+    "PROMPT",
+    "PROMPT_FILE",
+    "INTERACTIVE",
+    "LLM_MODEL",
+    "TIMEOUT",
+    "IDLE_TIMEOUT",
+    "WORKSPACE_PATH",
+    "ALLOWED_TOOLS",
+    "PERMISSION_MODE",
+    "MAX_TURNS",
+    "NAMESPACE",
+    "PROJECT_NAME",
+    "USER_ID",
+    "CLOUD_ML_REGION",
+    "TELEMETRY_MODE",
+    "RUNNER_LOG_LEVEL",
+    "RUNNER_EXIT_BUDGET",
+}
+
+
+@pytest.fixture(autouse=True)
+def clean_environ() -> Iterator[None]:
+    """Each test starts without any runner, OTel, Langfuse or Claude variable from outside."""
+    saved = dict(os.environ)
+    for name in list(os.environ):
+        if name in _RUNNER_NAMES or name.startswith(_RUNNER_PREFIXES):
+            del os.environ[name]
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
