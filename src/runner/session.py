@@ -167,55 +167,72 @@ class SessionDriver:
             raise IdleTimeout(f"no user message for IDLE_TIMEOUT={limit:g}s") from None
 
     async def _query(self, client: ClaudeSDKClient, index: int, prompt: str) -> None:
+        """One query. It ends at a ResultMessage when no background task (a subagent started
+        with run_in_background) is still running: the CLI answers a finished background task
+        with a further turn and a further ResultMessage, which belong to this query."""
         from claude_agent_sdk import AssistantMessage, ResultMessage
+        from claude_agent_sdk.types import TaskNotificationMessage, TaskStartedMessage
 
         self._open_query = index
         self.observer.on_query_start(QueryStart(index=index, prompt=prompt, at_ns=time.time_ns()))
         await client.query(prompt)
-        result: ResultMessage | None = None
+        results: list[ResultMessage] = []
+        pending: set[str] = set()
         api_error: str | None = None
-        async for message in client.receive_response():
+        async for message in client.receive_messages():
             self.observer.on_message(message, time.time_ns())
             if isinstance(message, AssistantMessage) and message.error:
                 api_error = message.error
+            elif isinstance(message, TaskStartedMessage):
+                pending.add(str(message.data.get("task_id")))
+            elif isinstance(message, TaskNotificationMessage):
+                pending.discard(str(message.data.get("task_id")))
             elif isinstance(message, ResultMessage):
-                result = message
-        if result is None:
+                results.append(message)
+                if not pending or message.is_error:
+                    break
+        if not results:
             raise RunnerError("the Claude Code CLI ended the query without a result")
-        outcome = self._outcome(index, result, api_error)
+        outcome = self._outcome(index, results, api_error)
         self._finish_query(outcome)
         if outcome.is_error:
             detail = outcome.error_message or outcome.subtype or "query failed"
             if outcome.error_type == ModelError.error_type:
-                raise ModelError(detail, status=result.api_error_status, kind=api_error)
+                raise ModelError(detail, status=outcome.api_error_status, kind=api_error)
             raise RunnerError(detail)
 
-    def _outcome(self, index: int, result: ResultMessage, api_error: str | None) -> QueryOutcome:
+    def _outcome(
+        self, index: int, results: list[ResultMessage], api_error: str | None
+    ) -> QueryOutcome:
+        last = results[-1]
         cost = None
-        if result.total_cost_usd is not None:
-            cost = max(0.0, result.total_cost_usd - self._cumulative_cost)
-            self._cumulative_cost = result.total_cost_usd
+        if last.total_cost_usd is not None:
+            cost = max(0.0, last.total_cost_usd - self._cumulative_cost)
+            self._cumulative_cost = last.total_cost_usd
+        usage = Usage()
+        for result in results:
+            usage = usage + Usage.from_dict(result.usage)
         error_type = error_message = None
-        if result.is_error:
-            is_api = api_error is not None or result.api_error_status is not None
-            error_type = ModelError.error_type if is_api else (result.subtype or "error")
-            detail = "; ".join(result.errors or []) or (result.result or "")
-            status = f"HTTP {result.api_error_status}: " if result.api_error_status else ""
-            error_message = f"{status}{detail}".strip() or (api_error or result.subtype)
+        if last.is_error:
+            is_api = api_error is not None or last.api_error_status is not None
+            error_type = ModelError.error_type if is_api else (last.subtype or "error")
+            detail = "; ".join(last.errors or []) or (last.result or "")
+            status = f"HTTP {last.api_error_status}: " if last.api_error_status else ""
+            error_message = f"{status}{detail}".strip() or (api_error or last.subtype)
         return QueryOutcome(
             index=index,
             at_ns=time.time_ns(),
-            is_error=result.is_error,
-            subtype=result.subtype,
-            num_turns=result.num_turns,
-            duration_ms=result.duration_ms,
-            usage=Usage.from_dict(result.usage),
+            is_error=last.is_error,
+            subtype=last.subtype,
+            num_turns=sum(r.num_turns for r in results),
+            duration_ms=sum(r.duration_ms for r in results),
+            usage=usage,
             cost_usd=cost,
-            cumulative_cost_usd=result.total_cost_usd,
+            cumulative_cost_usd=last.total_cost_usd,
             error_type=error_type,
             error_message=error_message,
-            api_error_status=result.api_error_status,
-            sdk_session_id=result.session_id,
+            api_error_status=last.api_error_status,
+            sdk_session_id=last.session_id,
         )
 
     _open_query: int | None = None

@@ -1,0 +1,93 @@
+"""Every span, attribute and metric name the runner emits, in one place.
+
+GenAI names follow the OpenTelemetry GenAI semantic conventions (status "development"; the
+Python semconv package marks its GEN_AI_* constants deprecated, so the strings live here).
+`langfuse.*` names are the ones Langfuse's OTel ingestion reads (see docs/telemetry.md).
+`agentic_session.*` are this runner's own.
+"""
+
+from typing import Final
+
+# --- span names -----------------------------------------------------------------------------
+SESSION_SPAN: Final = "agentic-session"
+"""Root span of a session run; also the Langfuse trace name."""
+MAIN_AGENT_NAME: Final = "claude-code"
+"""gen_ai.agent.name of a top-level query (`invoke_agent claude-code`)."""
+
+# --- GenAI operation names -----------------------------------------------------------------
+OP_CHAT: Final = "chat"
+OP_INVOKE_AGENT: Final = "invoke_agent"
+OP_EXECUTE_TOOL: Final = "execute_tool"
+PROVIDER_ANTHROPIC: Final = "anthropic"
+
+# --- GenAI attributes ----------------------------------------------------------------------
+GEN_AI_OPERATION_NAME: Final = "gen_ai.operation.name"
+GEN_AI_PROVIDER_NAME: Final = "gen_ai.provider.name"
+GEN_AI_REQUEST_MODEL: Final = "gen_ai.request.model"
+GEN_AI_RESPONSE_MODEL: Final = "gen_ai.response.model"
+GEN_AI_RESPONSE_ID: Final = "gen_ai.response.id"
+GEN_AI_RESPONSE_FINISH_REASONS: Final = "gen_ai.response.finish_reasons"
+GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK: Final = "gen_ai.response.time_to_first_chunk"
+"""Seconds from the request to the first streamed chunk (message_start)."""
+GEN_AI_USAGE_INPUT_TOKENS: Final = "gen_ai.usage.input_tokens"
+"""INCLUDES cache read and cache creation tokens (Anthropic's raw figure excludes them)."""
+GEN_AI_USAGE_OUTPUT_TOKENS: Final = "gen_ai.usage.output_tokens"
+GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS: Final = "gen_ai.usage.cache_read.input_tokens"
+GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS: Final = "gen_ai.usage.cache_creation.input_tokens"
+GEN_AI_USAGE_COST: Final = "gen_ai.usage.cost"
+"""USD, a double. Langfuse reads it as the observation's total cost."""
+GEN_AI_CONVERSATION_ID: Final = "gen_ai.conversation.id"
+"""The Claude Code session id (the SDK's), not SESSION_ID."""
+GEN_AI_AGENT_NAME: Final = "gen_ai.agent.name"
+GEN_AI_AGENT_ID: Final = "gen_ai.agent.id"
+GEN_AI_TOOL_NAME: Final = "gen_ai.tool.name"
+GEN_AI_TOOL_CALL_ID: Final = "gen_ai.tool.call.id"
+GEN_AI_TOOL_TYPE: Final = "gen_ai.tool.type"
+GEN_AI_TOOL_CALL_ARGUMENTS: Final = "gen_ai.tool.call.arguments"
+GEN_AI_TOOL_CALL_RESULT: Final = "gen_ai.tool.call.result"
+GEN_AI_INPUT_MESSAGES: Final = "gen_ai.input.messages"
+GEN_AI_OUTPUT_MESSAGES: Final = "gen_ai.output.messages"
+GEN_AI_TOKEN_TYPE: Final = "gen_ai.token.type"
+ERROR_TYPE: Final = "error.type"
+
+# --- session, user, tenancy (on every span) ------------------------------------------------
+SESSION_ID: Final = "session.id"
+USER_ID: Final = "user.id"
+LANGFUSE_SESSION_ID: Final = "langfuse.session.id"
+LANGFUSE_USER_ID: Final = "langfuse.user.id"
+LANGFUSE_TRACE_NAME: Final = "langfuse.trace.name"
+LANGFUSE_TRACE_TAGS: Final = "langfuse.trace.tags"
+LANGFUSE_TRACE_METADATA_PREFIX: Final = "langfuse.trace.metadata."
+LANGFUSE_TRACE_INPUT: Final = "langfuse.trace.input"
+LANGFUSE_TRACE_OUTPUT: Final = "langfuse.trace.output"
+LANGFUSE_OBSERVATION_INPUT: Final = "langfuse.observation.input"
+LANGFUSE_OBSERVATION_OUTPUT: Final = "langfuse.observation.output"
+LANGFUSE_OBSERVATION_TYPE: Final = "langfuse.observation.type"
+LANGFUSE_OBSERVATION_LEVEL: Final = "langfuse.observation.level"
+LANGFUSE_OBSERVATION_STATUS_MESSAGE: Final = "langfuse.observation.status_message"
+AGENTIC_SESSION_NAMESPACE: Final = "agentic_session.namespace"
+AGENTIC_SESSION_PROJECT: Final = "agentic_session.project"
+AGENTIC_SESSION_MODEL: Final = "agentic_session.model"
+AGENTIC_SESSION_INTERACTIVE: Final = "agentic_session.interactive"
+AGENTIC_SESSION_WORKSPACE: Final = "agentic_session.workspace"
+AGENTIC_SESSION_STATUS: Final = "agentic_session.status"
+AGENTIC_SESSION_EXIT_CODE: Final = "agentic_session.exit_code"
+AGENTIC_SESSION_QUERY_INDEX: Final = "agentic_session.query.index"
+AGENTIC_SESSION_NUM_TURNS: Final = "agentic_session.num_turns"
+AGENTIC_SESSION_COST_SOURCE: Final = "agentic_session.cost_source"
+"""How a chat span's cost was found: `reconciled` (price table scaled to Claude Code's reported
+query cost), `reported_share` (model not in the table: the reported cost shared by token
+weight), `price_table` (no reported cost to reconcile with)."""
+TRACE_TAG: Final = "claude-code-runner"
+
+# --- metrics -----------------------------------------------------------------------------------
+METRIC_TOKEN_USAGE: Final = "gen_ai.client.token.usage"
+METRIC_OPERATION_DURATION: Final = "gen_ai.client.operation.duration"
+METRIC_COST: Final = "agentic_session.cost"
+"""Counter, USD, by model and tenancy: what sessions cost (Langfuse drops metrics)."""
+TOKEN_USAGE_BUCKETS: Final = (
+    1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864,
+)  # fmt: skip
+OPERATION_DURATION_BUCKETS: Final = (
+    0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92,
+)  # fmt: skip

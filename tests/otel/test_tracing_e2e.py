@@ -1,0 +1,295 @@
+"""One trace per session, following the span model and its invariants (DESIGN.md), on real
+sessions: the real SDK and Claude Code CLI against the scripted Messages API server."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from opentelemetry.trace import StatusCode
+
+from runner.offline import Failure, Reply, ToolUse, Usage, bash, text
+from tests.e2e.harness import expected_cost
+from tests.otel.conftest import RunTraced
+
+U1 = Usage(input_tokens=1200, output_tokens=85, cache_creation_input_tokens=3400)
+U2 = Usage(input_tokens=180, output_tokens=42, cache_read_input_tokens=3400)
+U3 = Usage(input_tokens=95, output_tokens=38, cache_read_input_tokens=3620,
+           cache_creation_input_tokens=7)  # fmt: skip
+TWO_BASH = [bash("echo one", U1, say="Starting."), bash("echo two", U2), text("Done.", U3)]
+EVERY_SPAN = {
+    "langfuse.session.id": "traced-session",
+    "session.id": "traced-session",
+    "user.id": "user-7",
+    "langfuse.trace.name": "agentic-session",
+    "agentic_session.namespace": "team-a",
+    "agentic_session.project": "proj-x",
+}
+
+
+def test_the_tree_has_a_session_a_query_and_a_span_per_call_and_per_tool(
+    traced_session: RunTraced,
+) -> None:
+    t = traced_session(TWO_BASH)
+
+    assert t.outcome.ok
+    root = t.root
+    assert root.parent is None
+    (query,) = t.children(root)
+    assert query.name == "invoke_agent claude-code"
+    below = sorted(s.name for s in t.children(query))
+    assert below == ["chat claude-sonnet-4-5"] * 3 + ["execute_tool Bash"] * 2
+    assert len(t.spans) == 1 + 1 + 3 + 2
+    assert {s.context.trace_id for s in t.spans} == {root.context.trace_id}
+    assert t.renderer.spans_started == t.renderer.spans_ended == len(t.spans)
+
+
+def test_every_span_carries_session_user_trace_name_tags_and_tenancy(
+    traced_session: RunTraced,
+) -> None:
+    t = traced_session(TWO_BASH)
+    for span in t.spans:
+        attributes = dict(span.attributes or {})
+        for key, value in EVERY_SPAN.items():
+            assert attributes.get(key) == value, (span.name, key)
+        assert list(attributes["langfuse.trace.tags"]) == [
+            "claude-code-runner", "namespace:team-a", "project:proj-x",
+        ]  # fmt: skip
+
+
+def test_chat_spans_match_the_calls_served_with_inclusive_input_tokens(
+    traced_session: RunTraced,
+) -> None:
+    t = traced_session(TWO_BASH)
+    chats = sorted(t.named("chat "), key=lambda s: s.start_time or 0)
+    served = t.server.message_calls
+    assert len(chats) == len(served) == 3
+    for span, call in zip(chats, served, strict=True):
+        a = span.attributes or {}
+        u = call.usage
+        assert a["gen_ai.operation.name"] == "chat"
+        assert a["gen_ai.provider.name"] == "anthropic"
+        assert a["gen_ai.response.id"] == call.message_id
+        assert a["gen_ai.response.model"] == "claude-sonnet-4-5"
+        assert a["gen_ai.request.model"] == "claude-sonnet-4-5"
+        assert a["gen_ai.usage.input_tokens"] == (
+            u["input_tokens"] + u["cache_read_input_tokens"] + u["cache_creation_input_tokens"]
+        )
+        assert a["gen_ai.usage.output_tokens"] == u["output_tokens"]
+        assert a["gen_ai.usage.cache_read.input_tokens"] == u["cache_read_input_tokens"]
+        assert a["gen_ai.usage.cache_creation.input_tokens"] == u["cache_creation_input_tokens"]
+        assert list(a["gen_ai.response.finish_reasons"]) == [call.stop_reason]
+        assert isinstance(a["gen_ai.usage.cost"], float)
+        assert a["gen_ai.usage.cost"] == pytest.approx(expected_cost(u), abs=1e-12)
+        assert isinstance(a["gen_ai.response.time_to_first_chunk"], float)
+        assert a["gen_ai.conversation.id"]  # the SDK's session id
+        # Honest times: the span covers the request the server served.
+        assert span.start_time is not None and span.end_time is not None
+        assert span.start_time <= int(call.started * 1e9) + 5_000_000
+        assert span.end_time >= int(call.ended * 1e9) - 5_000_000
+
+
+def test_chat_costs_of_a_query_add_up_to_the_reported_cost(traced_session: RunTraced) -> None:
+    t = traced_session(TWO_BASH)
+    (query_outcome,) = t.outcome.queries
+    assert query_outcome.cost_usd is not None and query_outcome.cost_usd > 0
+    chat_costs = [s.attributes["gen_ai.usage.cost"] for s in t.named("chat ")]  # type: ignore[index]
+    assert sum(chat_costs) == pytest.approx(query_outcome.cost_usd, abs=1e-9)
+    query = t.one("invoke_agent claude-code").attributes or {}
+    assert query["gen_ai.usage.cost"] == pytest.approx(query_outcome.cost_usd, abs=1e-12)
+    assert query["gen_ai.usage.output_tokens"] == 85 + 42 + 38
+    assert {s.attributes["agentic_session.cost_source"] for s in t.named("chat ")} == {"reconciled"}  # type: ignore[index]
+
+
+def test_tool_spans_have_real_durations_ids_and_nest_under_the_query(
+    traced_session: RunTraced,
+) -> None:
+    t = traced_session(TWO_BASH)
+    tools = sorted(t.named("execute_tool"), key=lambda s: s.start_time or 0)
+    ids = t.server.message_calls[0].tool_use_ids + t.server.message_calls[1].tool_use_ids
+    assert [s.attributes["gen_ai.tool.call.id"] for s in tools] == ids  # type: ignore[index]
+    for span in tools:
+        assert span.attributes["gen_ai.tool.name"] == "Bash"  # type: ignore[index]
+        assert span.attributes["gen_ai.operation.name"] == "execute_tool"  # type: ignore[index]
+        assert span.status.status_code != StatusCode.ERROR
+        assert span.end_time and span.start_time and span.end_time > span.start_time
+
+
+def test_a_failing_tool_gives_an_error_span(traced_session: RunTraced) -> None:
+    t = traced_session([bash("echo boom && exit 3", U1), text("It failed.", U2)])
+    (tool,) = t.named("execute_tool")
+    assert tool.status.status_code == StatusCode.ERROR
+    assert tool.attributes["error.type"] == "tool_error"  # type: ignore[index]
+    assert t.outcome.ok and t.root.status.status_code != StatusCode.ERROR
+
+
+def test_an_api_error_marks_the_call_the_query_and_the_session(traced_session: RunTraced) -> None:
+    t = traced_session([Failure(529, "overloaded")])
+    assert t.outcome.exit_code == 3
+    (chat,) = t.named("chat ")
+    assert chat.status.status_code == StatusCode.ERROR
+    assert chat.attributes["error.type"] == "server_error"  # type: ignore[index]
+    query = t.one("invoke_agent claude-code")
+    assert query.status.status_code == StatusCode.ERROR
+    assert query.attributes["error.type"] == "model_error"  # type: ignore[index]
+    assert t.root.status.status_code == StatusCode.ERROR
+    assert t.root.attributes["error.type"] == "model_error"  # type: ignore[index]
+    output = json.loads(t.root.attributes["langfuse.trace.output"])  # type: ignore[arg-type,index]
+    assert output["success"] is False and output["status"] == "model_error"
+
+
+def test_a_timeout_ends_every_span_with_error(traced_session: RunTraced) -> None:
+    t = traced_session([bash("python3 -c 'import time; time.sleep(30)'", U1)], timeout_s=2)
+    assert t.outcome.exit_code == 4
+    assert t.renderer.spans_started == t.renderer.spans_ended
+    assert t.root.attributes["error.type"] == "timeout"  # type: ignore[index]
+    (tool,) = t.named("execute_tool")
+    assert tool.status.status_code == StatusCode.ERROR
+
+
+def test_two_turn_interactive_session_gives_one_query_span_per_turn_in_one_trace(
+    traced_session: RunTraced,
+) -> None:
+    script = [text("First.", U1, match="first"), bash("echo x", U2, match="second"), text("2.", U3)]
+    t = traced_session(script, prompt="first", messages=["second"])
+    assert t.outcome.ok and len(t.outcome.queries) == 2
+    queries = sorted(t.named("invoke_agent claude-code"), key=lambda s: s.start_time or 0)
+    assert len(queries) == 2
+    assert {s.context.trace_id for s in t.spans} == {t.root.context.trace_id}
+    served = t.server.message_calls
+    per_query = [expected_cost(served[0].usage), expected_cost(served[1].usage) + expected_cost(
+        served[2].usage)]  # fmt: skip
+    for span, outcome, cost in zip(queries, t.outcome.queries, per_query, strict=True):
+        a = span.attributes or {}
+        assert a["gen_ai.usage.cost"] == pytest.approx(cost, abs=1e-12)
+        assert a["gen_ai.usage.cost"] == pytest.approx(outcome.cost_usd, abs=1e-12)
+        chats = [c for c in t.children(span) if c.name.startswith("chat ")]
+        assert sum(c.attributes["gen_ai.usage.cost"] for c in chats) == pytest.approx(  # type: ignore[index]
+            outcome.cost_usd, abs=1e-9
+        )
+    assert [len([c for c in t.children(q) if c.name.startswith("chat")]) for q in queries] == [1, 2]
+
+
+SUBAGENT_SCRIPT = [
+    Reply(
+        content=(
+            ToolUse(
+                "Agent",
+                {
+                    "description": "sub task",
+                    "prompt": "SUBTASK: run echo",
+                    "subagent_type": "general-purpose",
+                },
+            ),
+        ),  # fmt: skip
+        usage=Usage(100, 20, 0, 50),
+    ),
+    bash("echo sub-out", Usage(30, 11, 5, 0), match="SUBTASK"),
+    text("sub done", Usage(40, 12, 6, 0), match="sub-out"),
+    text("Waiting for the agent.", Usage(300, 40, 70, 5), match="Async agent launched"),
+    text("All done.", Usage(301, 41, 71, 6)),
+]
+
+
+def test_a_subagent_nests_under_its_tool_call_with_its_own_calls_and_tools(
+    traced_session: RunTraced,
+) -> None:
+    t = traced_session(SUBAGENT_SCRIPT)
+    assert t.outcome.ok, t.outcome.error_message
+    assert not t.server.exhausted_calls
+    agent_tool = t.one("execute_tool Agent")
+    (subagent,) = t.children(agent_tool)
+    assert subagent.name == "invoke_agent general-purpose"
+    assert subagent.attributes["gen_ai.agent.name"] == "general-purpose"  # type: ignore[index]
+    below = sorted(s.name for s in t.children(subagent))
+    assert below == ["chat claude-sonnet-4-5", "chat claude-sonnet-4-5", "execute_tool Bash"]
+    # Final usage comes from the transcript, not the message_start snapshot (output = 1).
+    sub_chats = sorted(
+        (s for s in t.children(subagent) if s.name.startswith("chat")),
+        key=lambda s: s.attributes["gen_ai.usage.output_tokens"],  # type: ignore[index]
+    )
+    assert [s.attributes["gen_ai.usage.output_tokens"] for s in sub_chats] == [11, 12]  # type: ignore[index]
+    # Every call of the session is a chat span, and their costs add up to the reported cost.
+    assert len(t.named("chat ")) == len(t.server.message_calls) == 5
+    total = sum(s.attributes["gen_ai.usage.cost"] for s in t.named("chat "))  # type: ignore[index]
+    assert total == pytest.approx(t.outcome.cost_usd, abs=1e-9)
+    assert total == pytest.approx(sum(expected_cost(c.usage) for c in t.server.message_calls))
+
+
+def test_content_is_absent_by_default(traced_session: RunTraced) -> None:
+    t = traced_session(TWO_BASH)
+    content_keys = {
+        "gen_ai.input.messages", "gen_ai.output.messages", "gen_ai.tool.call.arguments",
+        "gen_ai.tool.call.result", "langfuse.trace.input",
+    }  # fmt: skip
+    for span in t.spans:
+        assert not content_keys & set(span.attributes or {}), span.name
+    raw = t.otlp_bytes()
+    assert b"echo one" not in raw and b"Do the scripted task" not in raw
+    # The outcome summary is not content: it is always there.
+    assert json.loads(t.root.attributes["langfuse.trace.output"])["success"] is True  # type: ignore[arg-type,index]
+
+
+PLANTED = "sk-ant-api03-PLANTEDplantedPLANTED0123456789abcdef"
+
+
+@pytest.mark.parametrize("capture", [True, False])
+def test_a_key_planted_in_tool_output_never_appears_in_exported_bytes(
+    traced_session: RunTraced, capture: bool
+) -> None:
+    t = traced_session([bash(f"echo token={PLANTED}", U1), text("Saw it.", U2)], capture=capture)
+    assert t.outcome.ok
+    assert PLANTED.encode() not in t.otlp_bytes()
+    assert PLANTED not in t.stdout
+    if capture:
+        (tool,) = t.named("execute_tool")
+        result = str(tool.attributes["gen_ai.tool.call.result"])  # type: ignore[index]
+        assert "[REDACTED]" in result
+        args = json.loads(str(tool.attributes["gen_ai.tool.call.arguments"]))  # type: ignore[index]
+        assert args["command"].startswith("echo token=")
+
+
+def test_capture_on_records_prompt_completion_and_tool_io(traced_session: RunTraced) -> None:
+    t = traced_session(TWO_BASH, capture=True)
+    chats = sorted(t.named("chat "), key=lambda s: s.start_time or 0)
+    first_in = json.loads(chats[0].attributes["gen_ai.input.messages"])  # type: ignore[arg-type,index]
+    assert first_in == [{"role": "user", "parts": [
+        {"type": "text", "content": "Do the scripted task."}]}]  # fmt: skip
+    first_out = json.loads(chats[0].attributes["gen_ai.output.messages"])  # type: ignore[arg-type,index]
+    assert first_out[0]["parts"][0] == {"type": "text", "content": "Starting."}
+    assert first_out[0]["parts"][1]["type"] == "tool_call"
+    assert first_out[0]["finish_reason"] == "tool_use"
+    second_in = json.loads(chats[1].attributes["gen_ai.input.messages"])  # type: ignore[arg-type,index]
+    assert second_in[0]["parts"][0]["type"] == "tool_call_response"
+    assert second_in[0]["parts"][0]["response"] == "one"
+    assert t.root.attributes["langfuse.trace.input"] == "Do the scripted task."  # type: ignore[index]
+
+
+def test_metrics_count_tokens_durations_and_cost(traced_session: RunTraced) -> None:
+    t = traced_session(TWO_BASH)
+    assert t.metrics is not None
+    metrics = {
+        m.name: m
+        for rm in t.metrics.resource_metrics
+        for sm in rm.scope_metrics
+        for m in sm.metrics
+    }
+    usage = metrics["gen_ai.client.token.usage"]
+    assert usage.unit == "{token}"
+    by_type = {p.attributes["gen_ai.token.type"]: p for p in usage.data.data_points}  # type: ignore[attr-defined]
+    served = t.server.message_calls
+    assert by_type["output"].sum == sum(c.usage["output_tokens"] for c in served)
+    assert by_type["input"].sum == sum(
+        c.usage["input_tokens"] + c.usage["cache_read_input_tokens"]
+        + c.usage["cache_creation_input_tokens"] for c in served
+    )  # fmt: skip
+    assert list(by_type["input"].explicit_bounds)[:3] == [1, 4, 16]
+    duration = metrics["gen_ai.client.operation.duration"]
+    assert duration.unit == "s"
+    ops = {p.attributes["gen_ai.operation.name"]: p.count for p in duration.data.data_points}  # type: ignore[attr-defined]
+    assert ops == {"chat": 3, "execute_tool": 2, "invoke_agent": 1}
+    cost = metrics["agentic_session.cost"]
+    total = sum(p.value for p in cost.data.data_points)  # type: ignore[attr-defined]
+    assert total == pytest.approx(t.outcome.cost_usd, abs=1e-9)
+    for point in usage.data.data_points:  # type: ignore[attr-defined]
+        assert "session.id" not in point.attributes
