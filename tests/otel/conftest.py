@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -99,8 +100,6 @@ def traced_session(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[
         tracer_provider.add_span_processor(SimpleSpanProcessor(exporter))
         reader = InMemoryMetricReader()
         meter_provider = MeterProvider(metric_readers=[reader])
-        import os
-
         content = ContentPolicy(capture, Redactor.from_environ(os.environ))
         renderer = SpanRenderer(
             tracer_provider.get_tracer("test"),
@@ -114,7 +113,6 @@ def traced_session(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[
             stdin = io.StringIO("\n".join(lines) + "\n")
         out = io.StringIO()
         outcome = run_session(config, EventWriter(out), [model], stdin=stdin)
-        server.stop()
         return Traced(
             outcome=outcome,
             spans=list(exporter.get_finished_spans()),
@@ -125,3 +123,5 @@ def traced_session(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[
         )
 
     yield run
+    for server in servers:
+        server.stop()

@@ -14,8 +14,9 @@ from tests.otel.conftest import RunTraced
 
 U1 = Usage(input_tokens=1200, output_tokens=85, cache_creation_input_tokens=3400)
 U2 = Usage(input_tokens=180, output_tokens=42, cache_read_input_tokens=3400)
-U3 = Usage(input_tokens=95, output_tokens=38, cache_read_input_tokens=3620,
-           cache_creation_input_tokens=7)  # fmt: skip
+U3 = Usage(
+    input_tokens=95, output_tokens=38, cache_read_input_tokens=3620, cache_creation_input_tokens=7
+)
 TWO_BASH = [bash("echo one", U1, say="Starting."), bash("echo two", U2), text("Done.", U3)]
 EVERY_SPAN = {
     "langfuse.session.id": "traced-session",
@@ -53,8 +54,10 @@ def test_every_span_carries_session_user_trace_name_tags_and_tenancy(
         for key, value in EVERY_SPAN.items():
             assert attributes.get(key) == value, (span.name, key)
         assert list(attributes["langfuse.trace.tags"]) == [
-            "claude-code-runner", "namespace:team-a", "project:proj-x",
-        ]  # fmt: skip
+            "claude-code-runner",
+            "namespace:team-a",
+            "project:proj-x",
+        ]
 
 
 def test_chat_spans_match_the_calls_served_with_inclusive_input_tokens(
@@ -157,8 +160,10 @@ def test_two_turn_interactive_session_gives_one_query_span_per_turn_in_one_trace
     assert len(queries) == 2
     assert {s.context.trace_id for s in t.spans} == {t.root.context.trace_id}
     served = t.server.message_calls
-    per_query = [expected_cost(served[0].usage), expected_cost(served[1].usage) + expected_cost(
-        served[2].usage)]  # fmt: skip
+    per_query = [
+        expected_cost(served[0].usage),
+        expected_cost(served[1].usage) + expected_cost(served[2].usage),
+    ]
     for span, outcome, cost in zip(queries, t.outcome.queries, per_query, strict=True):
         a = span.attributes or {}
         assert a["gen_ai.usage.cost"] == pytest.approx(cost, abs=1e-12)
@@ -181,7 +186,7 @@ SUBAGENT_SCRIPT = [
                     "subagent_type": "general-purpose",
                 },
             ),
-        ),  # fmt: skip
+        ),
         usage=Usage(100, 20, 0, 50),
     ),
     bash("echo sub-out", Usage(30, 11, 5, 0), match="SUBTASK"),
@@ -219,9 +224,12 @@ def test_a_subagent_nests_under_its_tool_call_with_its_own_calls_and_tools(
 def test_content_is_absent_by_default(traced_session: RunTraced) -> None:
     t = traced_session(TWO_BASH)
     content_keys = {
-        "gen_ai.input.messages", "gen_ai.output.messages", "gen_ai.tool.call.arguments",
-        "gen_ai.tool.call.result", "langfuse.trace.input",
-    }  # fmt: skip
+        "gen_ai.input.messages",
+        "gen_ai.output.messages",
+        "gen_ai.tool.call.arguments",
+        "gen_ai.tool.call.result",
+        "langfuse.trace.input",
+    }
     for span in t.spans:
         assert not content_keys & set(span.attributes or {}), span.name
     raw = t.otlp_bytes()
@@ -253,8 +261,9 @@ def test_capture_on_records_prompt_completion_and_tool_io(traced_session: RunTra
     t = traced_session(TWO_BASH, capture=True)
     chats = sorted(t.named("chat "), key=lambda s: s.start_time or 0)
     first_in = json.loads(chats[0].attributes["gen_ai.input.messages"])  # type: ignore[arg-type,index]
-    assert first_in == [{"role": "user", "parts": [
-        {"type": "text", "content": "Do the scripted task."}]}]  # fmt: skip
+    assert first_in == [
+        {"role": "user", "parts": [{"type": "text", "content": "Do the scripted task."}]}
+    ]
     first_out = json.loads(chats[0].attributes["gen_ai.output.messages"])  # type: ignore[arg-type,index]
     assert first_out[0]["parts"][0] == {"type": "text", "content": "Starting."}
     assert first_out[0]["parts"][1]["type"] == "tool_call"
@@ -280,9 +289,11 @@ def test_metrics_count_tokens_durations_and_cost(traced_session: RunTraced) -> N
     served = t.server.message_calls
     assert by_type["output"].sum == sum(c.usage["output_tokens"] for c in served)
     assert by_type["input"].sum == sum(
-        c.usage["input_tokens"] + c.usage["cache_read_input_tokens"]
-        + c.usage["cache_creation_input_tokens"] for c in served
-    )  # fmt: skip
+        c.usage["input_tokens"]
+        + c.usage["cache_read_input_tokens"]
+        + c.usage["cache_creation_input_tokens"]
+        for c in served
+    )
     assert list(by_type["input"].explicit_bounds)[:3] == [1, 4, 16]
     duration = metrics["gen_ai.client.operation.duration"]
     assert duration.unit == "s"

@@ -105,10 +105,13 @@ class OfflineMessagesServer:
         return self
 
     def stop(self) -> None:
+        """Stop serving; idempotent."""
+        if self._thread is None:
+            return
         self._httpd.shutdown()
         self._httpd.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+        self._thread.join(timeout=5)
+        self._thread = None
 
     def __enter__(self) -> OfflineMessagesServer:
         return self.start()

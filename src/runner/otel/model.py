@@ -322,7 +322,7 @@ class SessionModel:
                             "id": block.id,
                             "name": block.name,
                             "arguments": block.input,
-                        }  # fmt: skip
+                        }
                     )
             elif self.capture and isinstance(block, TextBlock):
                 chat.output_parts.append({"type": "text", "content": block.text})
@@ -346,7 +346,7 @@ class SessionModel:
                         "type": "tool_call_response",
                         "id": block.tool_use_id,
                         "response": block.content,
-                    }  # fmt: skip
+                    }
                 )
             if block.is_error and tool.error_type is None:
                 tool.error_type = "tool_error"
