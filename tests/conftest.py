@@ -7,6 +7,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.e2e.harness import Runner
+
 _RUNNER_PREFIXES = ("OTEL_", "LANGFUSE_", "CLAUDE_", "ANTHROPIC_", "TRACEPARENT", "TRACESTATE")
 _RUNNER_NAMES = {
     "SESSION_ID",
@@ -42,3 +44,9 @@ def clean_environ() -> Iterator[None]:
     finally:
         os.environ.clear()
         os.environ.update(saved)
+
+
+@pytest.fixture
+def runner(tmp_path_factory: pytest.TempPathFactory) -> Runner:
+    """Starts the real `claude-runner` process with its own HOME and workspace."""
+    return Runner(tmp_path_factory.mktemp("run"))

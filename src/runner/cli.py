@@ -67,9 +67,18 @@ def execute(overrides: Mapping[str, str]) -> int:
         typer.echo(f"claude-runner: {exc}", err=True)
         return ConfigError.exit_code
 
-    from runner.channels import EventWriter
+    import dataclasses
 
-    outcome = run_session(config, EventWriter())
+    from runner.channels import EventWriter
+    from runner.otel import setup_telemetry
+
+    telemetry = setup_telemetry(environ)
+    config = dataclasses.replace(config, cli_env={**config.cli_env, **telemetry.cli_env})
+    outcome = run_session(config, EventWriter(), telemetry.observers)
+    view = telemetry.trace_view()
+    if view:
+        sys.stderr.write(view)
+    telemetry.shutdown()
     if outcome.ok:
         log.info(
             "session %s finished: %d queries, %d turns, $%.6f, %.1fs",
@@ -146,6 +155,7 @@ def demo(
             ev.WORKSPACE_PATH: str(workspace),
             ev.ALLOWED_TOOLS: "Bash",
             ev.TIMEOUT: "120",
+            "RUNNER_TRACE_VIEW": os.environ.get("RUNNER_TRACE_VIEW", "true"),
         }
         os.environ.update(overrides)  # the CLI child inherits the process environment
         code = execute(overrides)

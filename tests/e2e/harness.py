@@ -38,6 +38,8 @@ class Finished:
     server: OfflineMessagesServer
     elapsed_s: float
     stdout_raw: str = ""
+    exit_after_end_s: float | None = None
+    """Seconds from the session_end event on stdout to the process's exit."""
 
     def of_type(self, kind: str) -> list[dict[str, Any]]:
         return [e for e in self.events if e["type"] == kind]
@@ -67,6 +69,8 @@ class Running:
                     self.events.append(json.loads(line))
                 except ValueError:
                     self.events.append({"type": "<not json>", "line": line})
+                if self.events[-1].get("type") == "session_end":
+                    self.ended_at = time.monotonic()
                 self._cond.notify_all()
 
     def wait_for(self, kind: str, timeout: float = 60) -> dict[str, Any]:
@@ -101,6 +105,7 @@ class Running:
     def finish(self, timeout: float = 90) -> Finished:
         try:
             self.proc.wait(timeout=timeout)
+            exited_at = time.monotonic()
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
@@ -114,11 +119,13 @@ class Running:
             events=list(self.events),
             stderr=self.proc.stderr.read(),
             server=self.server,
-            elapsed_s=time.monotonic() - self.started,
+            elapsed_s=exited_at - self.started,
             stdout_raw="".join(self.raw),
+            exit_after_end_s=None if self.ended_at is None else exited_at - self.ended_at,
         )
 
     _reader: threading.Thread = field(init=False)
+    ended_at: float | None = None
 
 
 class Runner:
@@ -129,7 +136,7 @@ class Runner:
         self.workspace = root / "workspace"
         self.workspace.mkdir(exist_ok=True)
 
-    def env(self, server_url: str, **overrides: str) -> dict[str, str]:
+    def env(self, server_url: str, **overrides: str | None) -> dict[str, str]:
         base = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "LANGFUSE_"))}
         env = {
             **base,
@@ -151,7 +158,7 @@ class Runner:
         *,
         args: tuple[str, ...] = (),
         stdin: bool = False,
-        **env: str,
+        **env: str | None,
     ) -> Running:
         server = OfflineMessagesServer(script).start()
         proc = subprocess.Popen(

@@ -1,0 +1,186 @@
+"""The one place that chooses: Resource, TracerProvider, MeterProvider and their exporters.
+
+Providers are built with `shutdown_on_exit=False`: the SDK's exit hook would block exit for the
+exporter's full timeout and retries (6-40 s measured with a hung backend). `Telemetry.shutdown`
+enforces the exit budget instead. Only batch processors sit on the session's path.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import (
+    ConsoleMetricExporter,
+    MetricExporter,
+    PeriodicExportingMetricReader,
+)
+from opentelemetry.sdk.resources import SERVICE_NAME, SERVICE_VERSION, Resource
+from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace.export import (
+    BatchSpanProcessor,
+    ConsoleSpanExporter,
+    SpanExporter,
+)
+
+from runner._version import __version__
+from runner.otel.export import (
+    CountingMetricExporter,
+    CountingSpanExporter,
+    ExportHealth,
+    silence_sdk_export_logs,
+)
+from runner.otel.settings import (
+    OTEL_EXPORTER_OTLP_ENDPOINT,
+    OTEL_EXPORTER_OTLP_METRICS_ENDPOINT,
+    OTEL_EXPORTER_OTLP_TRACES_ENDPOINT,
+    TelemetrySettings,
+)
+
+DEFAULT_SERVICE_NAME = "claude-code-runner"
+DOWNWARD_API = {
+    "POD_NAMESPACE": "k8s.namespace.name",
+    "POD_NAME": "k8s.pod.name",
+    "JOB_NAME": "k8s.job.name",
+    "NODE_NAME": "k8s.node.name",
+    "DEPLOYMENT_ENVIRONMENT": "deployment.environment.name",
+}
+"""Variables the Job sets from the downward API (deploy/k8s) → resource attributes."""
+TRACE_VIEW_MAX_SPANS = 5000
+
+
+def build_resource(environ: Mapping[str, str]) -> Resource:
+    """Our defaults, then downward-API variables, then OTEL_RESOURCE_ATTRIBUTES and
+    OTEL_SERVICE_NAME (the SDK reads those two itself) on top."""
+    ours: dict[str, str] = {SERVICE_NAME: DEFAULT_SERVICE_NAME, SERVICE_VERSION: __version__}
+    for variable, attribute in DOWNWARD_API.items():
+        if environ.get(variable):
+            ours[attribute] = environ[variable]
+    from_env = Resource.create({})
+    merged = Resource(ours).merge(from_env)
+    if str(from_env.attributes.get(SERVICE_NAME, "")).startswith("unknown_service"):
+        merged = merged.merge(Resource({SERVICE_NAME: DEFAULT_SERVICE_NAME}))
+    return merged
+
+
+class SpanCollector(SpanProcessor):
+    """Keeps finished spans in memory (bounded) for the end-of-run trace view."""
+
+    def __init__(self, limit: int = TRACE_VIEW_MAX_SPANS) -> None:
+        self.spans: list[ReadableSpan] = []
+        self.limit = limit
+        self.dropped = 0
+
+    def on_end(self, span: ReadableSpan) -> None:
+        if len(self.spans) < self.limit:
+            self.spans.append(span)
+        else:
+            self.dropped += 1
+
+
+@dataclass
+class Pipeline:
+    tracer_provider: TracerProvider
+    meter_provider: MeterProvider | None
+    health: list[ExportHealth] = field(default_factory=list)
+    collector: SpanCollector | None = None
+    destinations: list[str] = field(default_factory=list)
+    span_exporters: list[CountingSpanExporter] = field(default_factory=list)
+
+
+def build_pipeline(
+    settings: TelemetrySettings, environ: Mapping[str, str], *, collect: bool
+) -> Pipeline:
+    silence_sdk_export_logs()
+    resource = build_resource(environ)
+    tracer_provider = TracerProvider(resource=resource, shutdown_on_exit=False)
+    pipeline = Pipeline(tracer_provider=tracer_provider, meter_provider=None)
+    timeout_s = None  # the SDK reads OTEL_EXPORTER_OTLP_[TRACES_]TIMEOUT; exit has its budget
+    for name in settings.traces:
+        exporter, endpoint = _span_exporter(name, settings, environ, timeout_s)
+        health = ExportHealth("traces", endpoint)
+        pipeline.health.append(health)
+        pipeline.destinations.append(f"traces → {health.endpoint}")
+        counting = CountingSpanExporter(exporter, health)
+        pipeline.span_exporters.append(counting)
+        tracer_provider.add_span_processor(BatchSpanProcessor(counting))
+    if collect:
+        pipeline.collector = SpanCollector()
+        tracer_provider.add_span_processor(pipeline.collector)
+    readers = []
+    for name in settings.metrics:
+        metric_exporter, endpoint = _metric_exporter(name, settings, environ, timeout_s)
+        health = ExportHealth("metrics", endpoint)
+        pipeline.health.append(health)
+        pipeline.destinations.append(f"metrics → {health.endpoint}")
+        readers.append(
+            PeriodicExportingMetricReader(CountingMetricExporter(metric_exporter, health))
+        )
+    if readers:
+        pipeline.meter_provider = MeterProvider(
+            resource=resource, metric_readers=readers, shutdown_on_exit=False
+        )
+    return pipeline
+
+
+def _span_exporter(
+    name: str, settings: TelemetrySettings, environ: Mapping[str, str], timeout_s: float | None
+) -> tuple[SpanExporter, str]:
+    if name == "console":
+        return ConsoleSpanExporter(out=sys.stderr), "stderr"
+    if name == "langfuse":
+        assert settings.langfuse is not None
+        from opentelemetry.exporter.otlp.proto.http import Compression
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+        target = settings.langfuse
+        return OTLPSpanExporter(
+            endpoint=target.traces_endpoint,
+            headers=target.headers,
+            timeout=timeout_s,
+            compression=Compression.Gzip,
+        ), target.traces_endpoint
+    endpoint = environ.get(OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) or environ.get(
+        OTEL_EXPORTER_OTLP_ENDPOINT, ""
+    )
+    if settings.protocol == "grpc":
+        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import (
+            OTLPSpanExporter as GrpcSpanExporter,
+        )
+
+        return GrpcSpanExporter(timeout=timeout_s), endpoint
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+    # Endpoint, headers, compression and timeout come from the OTEL_* variables, read by the SDK.
+    exporter = OTLPSpanExporter(timeout=timeout_s)
+    return exporter, getattr(exporter, "_endpoint", endpoint)
+
+
+def _metric_exporter(
+    name: str, settings: TelemetrySettings, environ: Mapping[str, str], timeout_s: float | None
+) -> tuple[MetricExporter, str]:
+    if name == "console":
+        return ConsoleMetricExporter(out=sys.stderr), "stderr"
+    endpoint = environ.get(OTEL_EXPORTER_OTLP_METRICS_ENDPOINT) or environ.get(
+        OTEL_EXPORTER_OTLP_ENDPOINT, ""
+    )
+    if settings.protocol == "grpc":
+        from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import (
+            OTLPMetricExporter as GrpcMetricExporter,
+        )
+
+        return GrpcMetricExporter(timeout=timeout_s), endpoint
+    from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
+
+    exporter = OTLPMetricExporter(timeout=timeout_s)
+    return exporter, getattr(exporter, "_endpoint", endpoint)
+
+
+def stderr_is_terminal() -> bool:
+    try:
+        return os.isatty(sys.stderr.fileno())
+    except (OSError, ValueError, AttributeError):
+        return False

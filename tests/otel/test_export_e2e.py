@@ -1,0 +1,205 @@
+"""Spans leave the process the way users deploy them, over real sockets, and a broken backend
+never fails, blocks or hangs a session. Real `claude-runner` processes, real SDK and CLI."""
+
+from __future__ import annotations
+
+import base64
+import socket
+from collections.abc import Iterator
+
+import pytest
+
+from runner.offline import Usage, bash, text
+from tests.e2e.harness import Runner
+from tests.otlp_receiver import OTLPGrpcReceiver, OTLPHttpReceiver, attributes
+
+SCRIPT = [bash("echo hi", Usage(100, 20, 0, 300)), text("Done.", Usage(50, 10, 300))]
+PUBLIC, SECRET = "pk-lf-test-0123456789", "sk-lf-test-SECRET-9876543210"
+BASIC = "Basic " + base64.b64encode(f"{PUBLIC}:{SECRET}".encode()).decode()
+TELEMETRY_ON = {"OTEL_SDK_DISABLED": None, "RUNNER_EXIT_BUDGET": "2"}
+
+
+@pytest.fixture
+def receiver() -> Iterator[OTLPHttpReceiver]:
+    r = OTLPHttpReceiver(auth=BASIC)
+    yield r
+    r.stop()
+
+
+def _langfuse_env(url: str) -> dict[str, str | None]:
+    return {
+        **TELEMETRY_ON,
+        "LANGFUSE_PUBLIC_KEY": PUBLIC,
+        "LANGFUSE_SECRET_KEY": SECRET,
+        "LANGFUSE_BASE_URL": url,
+    }
+
+
+def test_direct_to_langfuse_sends_the_trace_with_basic_auth_and_ingestion_header(
+    runner: Runner, receiver: OTLPHttpReceiver
+) -> None:
+    done = runner.run(SCRIPT, **_langfuse_env(receiver.url), USER_ID="u-1")
+
+    assert done.code == 0, done.stderr
+    paths = {r.path for r in receiver.requests}
+    assert paths == {"/api/public/otel/v1/traces"}  # traces only: Langfuse drops metrics
+    request = receiver.requests[0]
+    assert request.status == 200
+    assert request.headers["x-langfuse-ingestion-version"] == "4"
+    assert request.headers["content-type"] == "application/x-protobuf"
+    assert request.headers.get("content-encoding") == "gzip"
+    spans = receiver.spans("/api/public/otel/v1/traces")
+    names = sorted(s.name for s in spans)
+    assert names == sorted(
+        [
+            "agentic-session",
+            "invoke_agent claude-code",
+            "chat claude-sonnet-4-5",
+            "chat claude-sonnet-4-5",
+            "execute_tool Bash",
+        ]
+    )
+    for span in spans:
+        a = attributes(span)
+        assert a["langfuse.session.id"] == "e2e-session" and a["user.id"] == "u-1"
+    assert len({s.trace_id for s in spans}) == 1
+    assert SECRET not in done.stderr and SECRET not in done.stdout_raw
+    assert "spans delivered" in done.stderr
+
+
+def test_the_agent_cannot_read_the_telemetry_credentials(
+    runner: Runner, receiver: OTLPHttpReceiver
+) -> None:
+    done = runner.run(
+        [bash("echo key=[$LANGFUSE_SECRET_KEY]", Usage(10, 5)), text("ok", Usage(10, 5))],
+        **_langfuse_env(receiver.url),
+    )
+    assert done.code == 0, done.stderr
+    assert done.of_type("tool_result")[0]["content"] == "key=[]"
+
+
+def test_through_a_collector_traces_and_metrics_go_to_the_otlp_endpoint(runner: Runner) -> None:
+    collector = OTLPHttpReceiver(auth="Bearer collector-token-123")
+    try:
+        done = runner.run(
+            SCRIPT,
+            **TELEMETRY_ON,
+            OTEL_EXPORTER_OTLP_ENDPOINT=collector.url,
+            OTEL_EXPORTER_OTLP_HEADERS="Authorization=Bearer%20collector-token-123",
+            POD_NAME="job-abc-xyz",
+            POD_NAMESPACE="team-a",
+            JOB_NAME="job-abc",
+            OTEL_RESOURCE_ATTRIBUTES="deployment.environment.name=staging",
+        )
+    finally:
+        collector.stop()
+    assert done.code == 0, done.stderr
+    assert len(collector.spans()) == 5
+    assert {"gen_ai.client.token.usage", "gen_ai.client.operation.duration"} <= (
+        collector.metric_names()
+    )
+    resource = collector.resources()[0]
+    assert resource["service.name"] == "claude-code-runner"
+    assert resource["k8s.pod.name"] == "job-abc-xyz"
+    assert resource["k8s.namespace.name"] == "team-a"
+    assert resource["k8s.job.name"] == "job-abc"
+    assert resource["deployment.environment.name"] == "staging"
+    assert "collector-token-123" not in done.stderr
+
+
+def test_grpc_protocol_reaches_a_grpc_collector(runner: Runner) -> None:
+    collector = OTLPGrpcReceiver()
+    try:
+        done = runner.run(
+            SCRIPT,
+            **TELEMETRY_ON,
+            OTEL_EXPORTER_OTLP_ENDPOINT=collector.url,
+            OTEL_EXPORTER_OTLP_PROTOCOL="grpc",
+            OTEL_EXPORTER_OTLP_INSECURE="true",
+        )
+    finally:
+        collector.stop()
+    assert done.code == 0, done.stderr
+    assert sorted(s.name for s in collector.spans)[0] == "agentic-session"
+    assert len(collector.spans) == 5
+
+
+def test_traceparent_makes_the_session_a_child_of_the_callers_span(
+    runner: Runner, receiver: OTLPHttpReceiver
+) -> None:
+    trace_id, parent_id = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
+    done = runner.run(
+        SCRIPT, **_langfuse_env(receiver.url), TRACEPARENT=f"00-{trace_id}-{parent_id}-01"
+    )
+    assert done.code == 0, done.stderr
+    spans = receiver.spans("/api/public/otel/v1/traces")
+    root = next(s for s in spans if s.name == "agentic-session")
+    assert root.trace_id.hex() == trace_id
+    assert root.parent_span_id.hex() == parent_id
+    assert {s.trace_id.hex() for s in spans} == {trace_id}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.mark.parametrize(
+    ("mode", "expect"),
+    [
+        ("refused", "refused"),
+        ("hang", "exit budget"),
+        (401, "HTTP 401"),
+        (403, "HTTP 403"),
+        (429, "not delivered"),
+        (503, "not delivered"),
+    ],
+)
+def test_a_broken_backend_never_fails_or_holds_the_session(
+    runner: Runner, mode: str | int, expect: str
+) -> None:
+    backend = None if mode == "refused" else OTLPHttpReceiver(mode=mode)
+    url = backend.url if backend else f"http://127.0.0.1:{_free_port()}"
+    try:
+        done = runner.run(SCRIPT, **_langfuse_env(url))
+    finally:
+        if backend:
+            backend.stop()
+
+    assert done.code == 0, done.stderr
+    assert done.end["status"] == "success"
+    assert done.exit_after_end_s is not None
+    assert done.exit_after_end_s <= 2 + 1, f"exit took {done.exit_after_end_s:.2f}s"
+    warnings = [line for line in done.stderr.splitlines() if "telemetry:" in line]
+    failures = [line for line in warnings if "export to" in line and "failed" in line]
+    assert len(failures) <= 1, failures
+    lost = [line for line in warnings if "not delivered" in line]
+    assert len(lost) == 1, warnings
+    assert "5 of 5 spans" in lost[0]
+    assert expect in done.stderr
+    assert SECRET not in done.stderr
+
+
+def test_bad_telemetry_config_is_one_warning_and_the_session_runs(runner: Runner) -> None:
+    done = runner.run(SCRIPT, **TELEMETRY_ON, OTEL_EXPORTER_OTLP_ENDPOINT="not a url")
+    assert done.code == 0, done.stderr
+    lines = [line for line in done.stderr.splitlines() if "OTEL_EXPORTER_OTLP_ENDPOINT" in line]
+    assert len(lines) == 1 and "is not a URL" in lines[0]
+
+
+def test_console_exporter_prints_spans_on_stderr_and_keeps_stdout_clean(runner: Runner) -> None:
+    done = runner.run(SCRIPT, **TELEMETRY_ON, OTEL_TRACES_EXPORTER="console")
+    assert done.code == 0, done.stderr
+    assert '"name": "agentic-session"' in done.stderr
+    assert all(e["type"] != "<not json>" for e in done.events)
+
+
+def test_trace_view_shows_the_tree_with_tokens_and_cost(runner: Runner) -> None:
+    done = runner.run(SCRIPT, **TELEMETRY_ON, RUNNER_TRACE_VIEW="true")
+    assert done.code == 0, done.stderr
+    view = done.stderr[done.stderr.index("agentic-session") :]
+    assert "invoke_agent claude-code" in view
+    assert "└── " in view or "├── " in view
+    assert "400→20 tok" in view  # 100 + 300 cache creation in, 20 out
+    assert "\x1b[" not in view  # no colour codes when stderr is not a terminal
