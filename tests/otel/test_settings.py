@@ -62,19 +62,33 @@ def test_grpc_protocol() -> None:
 
 BAD = [
     ({"OTEL_EXPORTER_OTLP_ENDPOINT": "collector:4318"}, "OTEL_EXPORTER_OTLP_ENDPOINT", "not a URL"),
-    ({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4318", "OTEL_TRACES_EXPORTER": "zipkin"},
-     "OTEL_TRACES_EXPORTER", "unknown exporter"),
-    ({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4318",
-      "OTEL_EXPORTER_OTLP_HEADERS": "Authorization=Basic abc,broken"},
-     "OTEL_EXPORTER_OTLP_HEADERS", "pair 2 is not key=value"),
-    ({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4318", "OTEL_EXPORTER_OTLP_PROTOCOL": "http/json"},
-     "OTEL_EXPORTER_OTLP_PROTOCOL", "not supported"),
+    (
+        {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4318", "OTEL_TRACES_EXPORTER": "zipkin"},
+        "OTEL_TRACES_EXPORTER",
+        "unknown exporter",
+    ),
+    (
+        {
+            "OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4318",
+            "OTEL_EXPORTER_OTLP_HEADERS": "Authorization=Basic abc,broken",
+        },
+        "OTEL_EXPORTER_OTLP_HEADERS",
+        "pair 2 is not key=value",
+    ),
+    (
+        {
+            "OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4318",
+            "OTEL_EXPORTER_OTLP_PROTOCOL": "http/json",
+        },
+        "OTEL_EXPORTER_OTLP_PROTOCOL",
+        "not supported",
+    ),
     ({"LANGFUSE_PUBLIC_KEY": "pk-lf-1"}, "LANGFUSE_SECRET_KEY", "set both"),
     ({**KEYS, "LANGFUSE_BASE_URL": "cloud.langfuse.com"}, "LANGFUSE_BASE_URL", "https://"),
     ({"LANGFUSE_ENABLED": "true"}, "LANGFUSE_ENABLED", "not set"),
     ({"TELEMETRY_MODE": "datadog"}, "TELEMETRY_MODE", "otel, langfuse-sdk, off"),
     ({"RUNNER_EXIT_BUDGET": "soon"}, "RUNNER_EXIT_BUDGET", "using 3"),
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize(("env", "variable", "fix"), BAD)

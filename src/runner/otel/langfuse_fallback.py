@@ -154,7 +154,7 @@ class LangfuseRenderer:
         else:
             span = self._tracer.start_span(name, context=context, start_time=node.start_ns)
             observation = self._classes[as_type](
-                otel_span=span, langfuse_client=self.client, as_type=as_type, **fields
+                otel_span=span, langfuse_client=self.client, **fields
             )
         observation._otel_span.set_attributes(self._trace_attributes)
         self._observations[node.key] = observation
@@ -183,9 +183,10 @@ class LangfuseRenderer:
         fields: dict[str, Any] = {
             "model": model,
             "usage_details": usage_details(node),
-            "cost_details": {"total": float(node.cost_usd)},
             "metadata": {"message_id": node.message_id, "cost_source": node.cost_source},
         }
+        if node.cost_usd > 0:  # as on the OTel path, where Langfuse ignores a zero cost
+            fields["cost_details"] = {"total": float(node.cost_usd)}
         if node.first_chunk_ns is not None:
             fields["completion_start_time"] = datetime.fromtimestamp(node.first_chunk_ns / 1e9, UTC)
         if self.content.capture:
