@@ -1,0 +1,120 @@
+"""deploy/k8s renders, validates against the Kubernetes schemas, meets Pod Security
+"restricted", and sets exactly the variables the runner reads."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import kubernetes_validate
+import pytest
+
+from runner import environment_variables as ev
+from runner.otel.providers import DOWNWARD_API
+from runner.otel.settings import TELEMETRY_VARIABLES
+from tests.deploy.conftest import OVERLAYS, container, find
+
+KNOWN = set(ev.CONTRACT) | set(TELEMETRY_VARIABLES) | set(DOWNWARD_API)
+
+
+@pytest.mark.parametrize("overlay", [*OVERLAYS, "base"])
+def test_every_rendered_object_validates_against_the_kubernetes_schemas(
+    rendered: dict[str, list[dict[str, Any]]], overlay: str
+) -> None:
+    for obj in rendered[overlay]:
+        kubernetes_validate.validate(obj, "1.37", strict=True)
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_the_session_pod_meets_pod_security_restricted(
+    rendered: dict[str, list[dict[str, Any]]], overlay: str
+) -> None:
+    job = find(rendered[overlay], "Job")
+    pod = job["spec"]["template"]["spec"]
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    assert pod["automountServiceAccountToken"] is False
+    assert "hostNetwork" not in pod and "hostPID" not in pod
+    c = container(job)["securityContext"]
+    assert c["allowPrivilegeEscalation"] is False
+    assert c["readOnlyRootFilesystem"] is True
+    assert c["capabilities"]["drop"] == ["ALL"]
+    assert job["spec"]["backoffLimit"] == 0
+    assert job["spec"]["ttlSecondsAfterFinished"] > 0
+    assert job["spec"]["activeDeadlineSeconds"] > 3600  # TIMEOUT fires first, cleanly
+    resources = container(job)["resources"]
+    assert {"cpu", "memory"} <= set(resources["requests"]) and {"cpu", "memory"} <= set(
+        resources["limits"]
+    )
+    mounts = {m["mountPath"] for m in container(job)["volumeMounts"]}
+    assert {"/home/runner", "/tmp", "/workspace"} <= mounts
+    sa = find(rendered[overlay], "ServiceAccount", "claude-code-runner")
+    assert sa["automountServiceAccountToken"] is False
+
+
+def _env(job: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {e["name"]: e for e in container(job)["env"]}
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_the_job_sets_only_variables_the_runner_reads(
+    rendered: dict[str, list[dict[str, Any]]], overlay: str
+) -> None:
+    env = _env(find(rendered[overlay], "Job"))
+    unknown = set(env) - KNOWN
+    assert not unknown, f"the Job sets variables the runner does not read: {unknown}"
+    for required in (ev.SESSION_ID, ev.PROMPT, ev.WORKSPACE_PATH, ev.ANTHROPIC_API_KEY):
+        assert required in env
+
+
+def test_langfuse_secret_and_config_references_are_optional(
+    rendered: dict[str, list[dict[str, Any]]],
+) -> None:
+    env = _env(find(rendered["langfuse-direct"], "Job"))
+    for name in ("LANGFUSE_PUBLIC_KEY", "LANGFUSE_SECRET_KEY"):
+        ref = env[name]["valueFrom"]["secretKeyRef"]
+        assert ref["name"] == "langfuse-keys" and ref["optional"] is True
+    for name in ("LANGFUSE_ENABLED", "LANGFUSE_BASE_URL", "OTEL_SDK_DISABLED"):
+        ref = env[name]["valueFrom"]["configMapKeyRef"]
+        assert ref["name"] == "langfuse-config" and ref["optional"] is True
+    config = find(rendered["langfuse-direct"], "ConfigMap", "langfuse-config")["data"]
+    assert config["LANGFUSE_ENABLED"] == "true"
+
+
+def test_in_the_collector_topology_sessions_hold_no_langfuse_keys(
+    rendered: dict[str, list[dict[str, Any]]],
+) -> None:
+    objects = rendered["collector"]
+    env = _env(find(objects, "Job"))
+    assert "LANGFUSE_SECRET_KEY" not in env and "LANGFUSE_PUBLIC_KEY" not in env
+    assert env["OTEL_EXPORTER_OTLP_ENDPOINT"]["value"] == "http://otel-collector:4318"
+    collector = find(objects, "Deployment", "otel-collector")
+    assert collector["spec"]["replicas"] == 2
+    c = container(collector)
+    assert {e["name"] for e in c["env"]} >= {"LANGFUSE_PUBLIC_KEY", "LANGFUSE_SECRET_KEY"}
+    assert c["readinessProbe"]["httpGet"]["port"] == "health"
+    ports = {p["port"] for p in find(objects, "Service", "otel-collector")["spec"]["ports"]}
+    assert {4317, 4318} <= ports
+    assert find(objects, "PodDisruptionBudget")["spec"]["minAvailable"] == 1
+    volume = next(v for v in collector["spec"]["template"]["spec"]["volumes"] if "configMap" in v)
+    find(objects, "ConfigMap", volume["configMap"]["name"])  # the generated config exists
+
+
+def test_network_policy_allows_only_dns_https_and_the_collector(
+    rendered: dict[str, list[dict[str, Any]]],
+) -> None:
+    for overlay in OVERLAYS:
+        policy = find(rendered[overlay], "NetworkPolicy", "claude-code-runner-session")
+        assert policy["spec"]["ingress"] == []
+        ports = {p["port"] for rule in policy["spec"]["egress"] for p in rule["ports"]}
+        expected = {53, 443} | ({4317, 4318} if overlay == "collector" else set())
+        assert ports == expected
+
+
+def test_the_secret_example_holds_placeholders_only() -> None:
+    from tests.deploy.conftest import DEPLOY
+
+    text = (DEPLOY / "k8s" / "secret.example.yaml").read_text()
+    assert "REPLACE_ME" in text
+    for line in text.splitlines():
+        if line.strip().startswith(("public-key:", "secret-key:", "api-key:")):
+            assert "REPLACE_ME" in line
