@@ -7,6 +7,7 @@ protobuf and kept, so tests assert on what really crossed the socket.
 from __future__ import annotations
 
 import gzip
+import json
 import threading
 import time
 import zlib
@@ -70,6 +71,24 @@ class OTLPHttpReceiver:
 
             def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
                 return
+
+            def do_GET(self) -> None:
+                """Langfuse's /api/public/projects, for `doctor`'s key check."""
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                status = receiver._status(headers)
+                receiver.requests.append(Received(self.path, headers, 0, b"", status))
+                if status == -1:
+                    receiver._stop.wait(60)
+                    return
+                found = self.path.startswith("/api/public/projects")
+                body = json.dumps(
+                    {"data": [{"id": "p-1", "name": "test-project"}]} if status == 200 else {}
+                ).encode()
+                self.send_response(status if found else 404)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
 
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)

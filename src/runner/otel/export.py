@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlparse
 
-from opentelemetry.sdk.metrics.export import MetricExporter, MetricExportResult, MetricsData
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
@@ -125,17 +124,34 @@ class CountingSpanExporter(SpanExporter):
     that attribute is missing, failures are still counted, as kind `failed`.
     """
 
-    def __init__(self, inner: SpanExporter, health: ExportHealth) -> None:
-        self.inner = inner
+    def __init__(
+        self, inner: SpanExporter | Callable[[], SpanExporter], health: ExportHealth
+    ) -> None:
+        """`inner` may be a factory: it is then called on the batch processor's thread at the
+        first export, which keeps the exporter's imports (~0.1 s) off the session's start."""
+        self._factory = inner if not isinstance(inner, SpanExporter) else None
+        self._inner: SpanExporter | None = inner if isinstance(inner, SpanExporter) else None
+        self._lock = threading.Lock()
         self.health = health
         self.in_flight = False
         self._last: tuple[int | None, BaseException | None] | None = None
-        self.detailed = self._hook_client()
+        self.detailed = False
+        if self._inner is not None:
+            self.detailed = self._hook_client()
+
+    @property
+    def inner(self) -> SpanExporter:
+        with self._lock:
+            if self._inner is None:
+                assert self._factory is not None
+                self._inner = self._factory()
+                self.detailed = self._hook_client()
+            return self._inner
 
     def _hook_client(self) -> bool:
         """Record the HTTP status or error of each attempt (retries included), so a batch
         given up at shutdown still says why it failed."""
-        client = getattr(self.inner, "_client", None)
+        client = getattr(self._inner, "_client", None)
         submit = getattr(client, "_submit", None)
         if client is None or submit is None:
             return False
@@ -173,48 +189,19 @@ class CountingSpanExporter(SpanExporter):
     def abort(self) -> None:
         """Stop retrying now (exit budget nearly spent): the batch in hand fails and is
         counted with its last error."""
+        if self._inner is None:
+            return
         try:
-            self.inner.shutdown()
+            self._inner.shutdown()
         except Exception:
             log.debug("exporter shutdown failed", exc_info=True)
 
     def shutdown(self) -> None:
-        self.inner.shutdown()
+        if self._inner is not None:
+            self._inner.shutdown()
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
-        return self.inner.force_flush(timeout_millis)
-
-
-class CountingMetricExporter(MetricExporter):
-    """Wraps a metric exporter; failures are one warning, then counted."""
-
-    def __init__(self, inner: MetricExporter, health: ExportHealth) -> None:
-        super().__init__(
-            preferred_temporality=inner._preferred_temporality,
-            preferred_aggregation=inner._preferred_aggregation,
-        )
-        self.inner = inner
-        self.health = health
-
-    def export(
-        self, metrics_data: MetricsData, timeout_millis: float = 10_000, **kwargs: Any
-    ) -> MetricExportResult:
-        try:
-            result = self.inner.export(metrics_data, timeout_millis=timeout_millis, **kwargs)
-        except Exception as exc:  # noqa: BLE001
-            self.health.failure(1, classify(None, exc), type(exc).__name__)
-            return MetricExportResult.FAILURE
-        if result is MetricExportResult.SUCCESS:
-            self.health.success(1)
-        else:
-            self.health.failure(1, "failed")
-        return result
-
-    def force_flush(self, timeout_millis: float = 10_000) -> bool:
-        return self.inner.force_flush(timeout_millis)
-
-    def shutdown(self, timeout_millis: float = 30_000, **kwargs: Any) -> None:
-        self.inner.shutdown(timeout_millis=timeout_millis, **kwargs)
+        return self._inner.force_flush(timeout_millis) if self._inner is not None else True
 
 
 def _safe_endpoint(endpoint: str) -> str:

@@ -9,15 +9,10 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from opentelemetry.sdk.metrics import MeterProvider
-from opentelemetry.sdk.metrics.export import (
-    ConsoleMetricExporter,
-    MetricExporter,
-    PeriodicExportingMetricReader,
-)
 from opentelemetry.sdk.resources import SERVICE_NAME, SERVICE_VERSION, Resource
 from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import (
@@ -27,18 +22,17 @@ from opentelemetry.sdk.trace.export import (
 )
 
 from runner._version import __version__
-from runner.otel.export import (
-    CountingMetricExporter,
-    CountingSpanExporter,
-    ExportHealth,
-    silence_sdk_export_logs,
-)
+from runner.otel.export import CountingSpanExporter, ExportHealth, silence_sdk_export_logs
 from runner.otel.settings import (
     OTEL_EXPORTER_OTLP_ENDPOINT,
     OTEL_EXPORTER_OTLP_METRICS_ENDPOINT,
     OTEL_EXPORTER_OTLP_TRACES_ENDPOINT,
     TelemetrySettings,
 )
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import MetricExporter
 
 DEFAULT_SERVICE_NAME = "claude-code-runner"
 DOWNWARD_API = {
@@ -110,6 +104,14 @@ def build_pipeline(
     if collect:
         pipeline.collector = SpanCollector()
         tracer_provider.add_span_processor(pipeline.collector)
+    if not settings.metrics:
+        return pipeline
+    # Imported only when metrics are exported (~30 ms).
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
+
+    from runner.otel.metric_export import CountingMetricExporter
+
     readers = []
     for name in settings.metrics:
         metric_exporter, endpoint = _metric_exporter(name, settings, environ, timeout_s)
@@ -119,50 +121,70 @@ def build_pipeline(
         readers.append(
             PeriodicExportingMetricReader(CountingMetricExporter(metric_exporter, health))
         )
-    if readers:
-        pipeline.meter_provider = MeterProvider(
-            resource=resource, metric_readers=readers, shutdown_on_exit=False
-        )
+    pipeline.meter_provider = MeterProvider(
+        resource=resource, metric_readers=readers, shutdown_on_exit=False
+    )
     return pipeline
 
 
 def _span_exporter(
     name: str, settings: TelemetrySettings, environ: Mapping[str, str], timeout_s: float | None
-) -> tuple[SpanExporter, str]:
+) -> tuple[SpanExporter | Callable[[], SpanExporter], str]:
+    """An exporter, or a factory for one (built on the batch thread at first export)."""
     if name == "console":
         return ConsoleSpanExporter(out=sys.stderr), "stderr"
     if name == "langfuse":
         assert settings.langfuse is not None
-        from opentelemetry.exporter.otlp.proto.http import Compression
-        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-
         target = settings.langfuse
-        return OTLPSpanExporter(
-            endpoint=target.traces_endpoint,
-            headers=target.headers,
-            timeout=timeout_s,
-            compression=Compression.Gzip,
-        ), target.traces_endpoint
-    endpoint = environ.get(OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) or environ.get(
-        OTEL_EXPORTER_OTLP_ENDPOINT, ""
+
+        def langfuse() -> SpanExporter:
+            from opentelemetry.exporter.otlp.proto.http import Compression
+            from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+            return OTLPSpanExporter(
+                endpoint=target.traces_endpoint,
+                headers=target.headers,
+                timeout=timeout_s,
+                compression=Compression.Gzip,
+            )
+
+        return langfuse, target.traces_endpoint
+    endpoint = environ.get(OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) or _signal_url(
+        environ.get(OTEL_EXPORTER_OTLP_ENDPOINT, ""), "traces", settings.protocol
     )
     if settings.protocol == "grpc":
-        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import (
-            OTLPSpanExporter as GrpcSpanExporter,
-        )
 
-        return GrpcSpanExporter(timeout=timeout_s), endpoint
-    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+        def grpc() -> SpanExporter:
+            from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import (
+                OTLPSpanExporter as GrpcSpanExporter,
+            )
 
-    # Endpoint, headers, compression and timeout come from the OTEL_* variables, read by the SDK.
-    exporter = OTLPSpanExporter(timeout=timeout_s)
-    return exporter, getattr(exporter, "_endpoint", endpoint)
+            return GrpcSpanExporter(timeout=timeout_s)
+
+        return grpc, endpoint
+
+    def http() -> SpanExporter:
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+        # Endpoint, headers, compression and timeout come from the OTEL_* variables (the SDK).
+        return OTLPSpanExporter(timeout=timeout_s)
+
+    return http, endpoint
+
+
+def _signal_url(base: str, signal: str, protocol: str) -> str:
+    """What the SDK derives from OTEL_EXPORTER_OTLP_ENDPOINT (for messages only)."""
+    if protocol == "grpc" or not base:
+        return base
+    return f"{base.rstrip('/')}/v1/{signal}"
 
 
 def _metric_exporter(
     name: str, settings: TelemetrySettings, environ: Mapping[str, str], timeout_s: float | None
 ) -> tuple[MetricExporter, str]:
     if name == "console":
+        from opentelemetry.sdk.metrics.export import ConsoleMetricExporter
+
         return ConsoleMetricExporter(out=sys.stderr), "stderr"
     endpoint = environ.get(OTEL_EXPORTER_OTLP_METRICS_ENDPOINT) or environ.get(
         OTEL_EXPORTER_OTLP_ENDPOINT, ""

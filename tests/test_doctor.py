@@ -1,0 +1,122 @@
+"""`claude-runner doctor` against local receivers in each state gives the right verdicts."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.otel.test_export_e2e import BASIC, PUBLIC, SECRET, _free_port
+from tests.otlp_receiver import OTLPHttpReceiver
+
+
+def doctor(env: dict[str, str]) -> tuple[int, dict[str, Any], str]:
+    done = subprocess.run(
+        [sys.executable, "-m", "runner", "doctor", "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    return done.returncode, json.loads(done.stdout), done.stdout + done.stderr
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "LANGFUSE_"))}
+    return {**base, "ANTHROPIC_API_KEY": "sk-ant-doctor-0000", "WORKSPACE_PATH": str(tmp_path)}
+
+
+@pytest.fixture
+def langfuse() -> Iterator[OTLPHttpReceiver]:
+    r = OTLPHttpReceiver(auth=BASIC)
+    yield r
+    r.stop()
+
+
+def _by_name(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {c["name"]: c for c in report["checks"]}
+
+
+def _langfuse_env(env: dict[str, str], url: str, secret: str = SECRET) -> dict[str, str]:
+    return {
+        **env,
+        "LANGFUSE_PUBLIC_KEY": PUBLIC,
+        "LANGFUSE_SECRET_KEY": secret,
+        "LANGFUSE_BASE_URL": url,
+    }
+
+
+def test_healthy_langfuse_passes_every_check_and_a_test_span_arrives(
+    env: dict[str, str], langfuse: OTLPHttpReceiver
+) -> None:
+    code, report, raw = doctor(_langfuse_env(env, langfuse.url))
+    checks = _by_name(report)
+    assert code == 0 and report["ok"] is True, raw
+    assert checks["Claude Code CLI"]["detail"].split()[0].count(".") == 2  # a version
+    assert checks["Langfuse keys"]["detail"] == "accepted (project test-project)"
+    assert checks["test span accepted"]["ok"] is True
+    spans = langfuse.spans("/api/public/otel/v1/traces")
+    assert [s.name for s in spans] == ["claude-runner doctor"]
+    assert SECRET not in raw and "sk-ant-doctor-0000" not in raw
+
+
+def test_rejected_keys_fail_with_the_fix(env: dict[str, str], langfuse: OTLPHttpReceiver) -> None:
+    code, report, raw = doctor(_langfuse_env(env, langfuse.url, secret="sk-lf-wrong-key-1234"))
+    keys = _by_name(report)["Langfuse keys"]
+    assert code == 1 and keys["ok"] is False
+    assert "HTTP 401" in keys["detail"] and "LANGFUSE_SECRET_KEY" in keys["fix"]
+    assert _by_name(report)["test span accepted"]["ok"] is False
+    assert "sk-lf-wrong-key-1234" not in raw
+
+
+def test_unreachable_endpoint_fails(env: dict[str, str]) -> None:
+    code, report, _ = doctor(_langfuse_env(env, f"http://127.0.0.1:{_free_port()}"))
+    reach = _by_name(report)["telemetry endpoint reachable"]
+    assert code == 1 and reach["ok"] is False and "unreachable" in reach["detail"]
+
+
+def test_missing_keys_and_credentials(env: dict[str, str]) -> None:
+    del env["ANTHROPIC_API_KEY"]
+    code, report, _ = doctor({**env, "LANGFUSE_PUBLIC_KEY": PUBLIC})
+    checks = _by_name(report)
+    assert code == 1
+    assert checks["model credentials"]["ok"] is False
+    assert "ANTHROPIC_API_KEY" in checks["model credentials"]["fix"]
+    assert "LANGFUSE_SECRET_KEY is not set" in checks["telemetry configuration"]["detail"]
+
+
+def test_no_telemetry_configured_is_a_warning_not_a_failure(env: dict[str, str]) -> None:
+    code, report, _ = doctor(env)
+    telemetry = _by_name(report)["telemetry"]
+    assert code == 0 and telemetry["ok"] is False and telemetry["required"] is False
+
+
+def test_a_collector_endpoint_gets_a_test_span(env: dict[str, str]) -> None:
+    collector = OTLPHttpReceiver()
+    try:
+        code, report, raw = doctor({**env, "OTEL_EXPORTER_OTLP_ENDPOINT": collector.url})
+    finally:
+        collector.stop()
+    assert code == 0, raw
+    assert [s.name for s in collector.spans()] == ["claude-runner doctor"]
+    assert _by_name(report)["telemetry"]["detail"].startswith("OTLP/HTTP")
+
+
+def test_text_output_marks_each_check(env: dict[str, str]) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "runner", "doctor"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0
+    assert "✓ model credentials: ANTHROPIC_API_KEY is set (value not shown)" in done.stdout
+    assert done.stdout.strip().endswith("ready: a session can run")
