@@ -54,3 +54,14 @@ def test_clean_redacts_before_truncating() -> None:
     secret = PLANTED[0]
     out = Redactor(max_chars=20).clean("k " + secret)
     assert "sk-ant-api03" not in out
+
+
+def test_keys_inside_structures_are_redacted_before_json_escaping_hides_them() -> None:
+    value = {
+        "stdout": "line\nAKIAHOSTILE0EXAMPLE9\neyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl"
+    }
+    out = Redactor().clean_value(value)
+    assert "AKIAHOSTILE0EXAMPLE9" not in out and "eyJzdWIiOiJ4In0" not in out
+    assert out.count("[REDACTED]") == 2
+    # The serialised form alone defeats a \b-anchored pattern: the leaf pass is what saves it.
+    assert "AKIAHOSTILE0EXAMPLE9" not in Redactor().redact('"\\nAKIAHOSTILE0EXAMPLE9"')

@@ -51,9 +51,7 @@ class EventWriter:
             pass
 
     def _text(self, value: object) -> str:
-        if not isinstance(value, str):
-            value = json.dumps(value, ensure_ascii=False, default=str)
-        return self._redactor.clean(value)
+        return self._redactor.clean_value(value)
 
     def on_session_start(self, event: SessionStart) -> None:
         self._session_id = event.session_id
@@ -146,7 +144,15 @@ class EventWriter:
             duration_ms=event.duration_ms,
             usage=event.usage.as_dict(),
             total_cost_usd=round(event.cost_usd, 12),
+            peak_rss_mb=_peak_rss_mb(),
         )
+
+
+def _peak_rss_mb() -> float:
+    """The runner process's peak resident memory (the CLI child is not included)."""
+    import resource
+
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
 # --- stdin -------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ Applied to stdout events and to captured span content alike. Two nets:
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Iterable, Mapping
@@ -26,7 +27,7 @@ _PATTERNS = (
     r"sk-[A-Za-z0-9]{20,}",
     r"(?i:\bbearer\s+)[A-Za-z0-9._~+/\-]{8,}=*",
     r"(?i:\bbasic\s+)[A-Za-z0-9+/]{12,}=*",
-    r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b",
+    r"(?<![A-Z0-9])(?:AKIA|ASIA)[0-9A-Z]{16}(?![A-Z0-9])",
     r"(?i:\baws_secret_access_key)\s*[=:]\s*\S+",
     r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)",
     r"\beyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}",
@@ -77,6 +78,22 @@ class Redactor:
     def clean(self, text: str) -> str:
         """Redact, then truncate to `max_chars`."""
         return truncate(self.redact(text), self.max_chars)
+
+    def clean_value(self, value: object) -> str:
+        """Any value as redacted, truncated text. Structures are redacted leaf by leaf BEFORE
+        they are serialised: JSON escaping (`\\n` before a key) would hide word boundaries."""
+        if isinstance(value, str):
+            return self.clean(value)
+        return self.clean(json.dumps(self._leaves(value), ensure_ascii=False, default=str))
+
+    def _leaves(self, value: object) -> object:
+        if isinstance(value, str):
+            return self.redact(value)
+        if isinstance(value, dict):
+            return {str(k): self._leaves(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [self._leaves(v) for v in value]
+        return value
 
 
 def _replace(match: re.Match[str]) -> str:

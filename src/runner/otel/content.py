@@ -9,7 +9,6 @@ per attribute value; RUNNER_CONTENT_MAX_CHARS changes it).
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Mapping
 from typing import Any
@@ -55,9 +54,7 @@ class ContentPolicy:
 
     def text(self, value: object) -> str:
         """A redacted, truncated string for an attribute: strings as they are, else JSON."""
-        if not isinstance(value, str):
-            value = json.dumps(value, ensure_ascii=False, default=str)
-        return self.redactor.clean(value)
+        return self.redactor.clean_value(value)
 
     def messages(self, role: str, parts: list[dict[str, Any]], **extra: Any) -> str:
         """gen_ai.input.messages / gen_ai.output.messages JSON (one message of `parts`)."""
