@@ -138,6 +138,21 @@ class SessionOutcome:
     def ok(self) -> bool:
         return self.exit_code == 0
 
+    def summary(self) -> dict[str, Any]:
+        """The outcome as the trace's output: not content, so always recorded."""
+        out: dict[str, Any] = {
+            "status": self.status,
+            "success": self.ok,
+            "exit_code": self.exit_code,
+            "queries": len(self.queries),
+            "num_turns": self.num_turns,
+            "cost_usd": round(self.cost_usd, 12),
+            "duration_ms": self.duration_ms,
+        }
+        if self.error_type:
+            out["error_type"] = self.error_type
+        return out
+
 
 class SessionObserver(Protocol):
     """Receives the session's stream, in order, on the driver's event loop.

@@ -25,15 +25,8 @@ from opentelemetry.sdk.trace import TracerProvider
 
 from runner.otel import semconv as sc
 from runner.otel.content import ContentPolicy
-from runner.otel.model import (
-    AgentNode,
-    ChatNode,
-    Node,
-    QueryNode,
-    SessionModel,
-    SessionNode,
-    ToolNode,
-)
+from runner.otel.model import SessionModel
+from runner.otel.nodes import AgentNode, ChatNode, Node, QueryNode, SessionNode, ToolNode
 from runner.otel.providers import build_resource
 from runner.otel.settings import TelemetrySettings
 from runner.types import SessionObserver
@@ -113,16 +106,7 @@ class LangfuseRenderer:
                 return
         update: dict[str, Any] = {}
         if isinstance(node, SessionNode) and node.outcome is not None:
-            outcome = node.outcome
-            update["output"] = {
-                "status": outcome.status,
-                "success": outcome.ok,
-                "exit_code": outcome.exit_code,
-                "queries": len(outcome.queries),
-                "num_turns": outcome.num_turns,
-                "cost_usd": round(outcome.cost_usd, 12),
-                "duration_ms": outcome.duration_ms,
-            }
+            update["output"] = node.outcome.summary()
         elif isinstance(node, QueryNode):
             update["metadata"] = {
                 "usage": node.usage.as_dict(),
@@ -199,22 +183,11 @@ class LangfuseRenderer:
 
     def _session_started(self, node: SessionNode) -> None:
         tenancy = node.tenancy
-        tags = [sc.TRACE_TAG]
-        if tenancy.namespace:
-            tags.append(f"namespace:{tenancy.namespace}")
-        if tenancy.project:
-            tags.append(f"project:{tenancy.project}")
-        metadata = {
-            "namespace": tenancy.namespace or "",
-            "project": tenancy.project or "",
-            "model": node.model,
-            "interactive": str(node.interactive).lower(),
-        }
         self._trace_attributes = {
             sc.LANGFUSE_SESSION_ID: node.session_id,
             sc.SESSION_ID: node.session_id,
             sc.LANGFUSE_TRACE_NAME: sc.SESSION_SPAN,
-            sc.LANGFUSE_TRACE_TAGS: tags,
+            sc.LANGFUSE_TRACE_TAGS: node.tags,
         }
         if tenancy.user_id:
             self._trace_attributes[sc.LANGFUSE_USER_ID] = tenancy.user_id
@@ -223,8 +196,8 @@ class LangfuseRenderer:
             self._propagation = self._propagate(
                 session_id=node.session_id,
                 user_id=tenancy.user_id,
-                tags=tags,
-                metadata={k: v for k, v in metadata.items() if v},
+                tags=node.tags,
+                metadata=node.metadata,
                 trace_name=sc.SESSION_SPAN,
             )
             self._propagation.__enter__()
@@ -232,11 +205,7 @@ class LangfuseRenderer:
             self._propagation = None
             log.debug("propagate_attributes failed", exc_info=True)
         self._open(
-            node,
-            "span",
-            sc.SESSION_SPAN,
-            input=self._content(node.prompt),
-            metadata={k: v for k, v in metadata.items() if v},
+            node, "span", sc.SESSION_SPAN, input=self._content(node.prompt), metadata=node.metadata
         )
 
     def _session_finished(self) -> None:

@@ -25,7 +25,7 @@ from opentelemetry.util.types import AttributeValue
 from runner.otel import semconv as sc
 from runner.otel.content import ContentPolicy
 from runner.otel.metrics import GenAIMetrics
-from runner.otel.model import AgentNode, ChatNode, Node, QueryNode, SessionNode, ToolNode
+from runner.otel.nodes import AgentNode, ChatNode, Node, QueryNode, SessionNode, ToolNode
 
 log = logging.getLogger("runner.otel")
 Attributes = dict[str, AttributeValue]
@@ -156,30 +156,21 @@ class SpanRenderer:
             sc.LANGFUSE_SESSION_ID: node.session_id,
             sc.SESSION_ID: node.session_id,
             sc.LANGFUSE_TRACE_NAME: sc.SESSION_SPAN,
+            sc.LANGFUSE_TRACE_TAGS: node.tags,
         }
-        tags = [sc.TRACE_TAG]
         if tenancy.user_id:
             common[sc.USER_ID] = common[sc.LANGFUSE_USER_ID] = tenancy.user_id
         if tenancy.namespace:
             common[sc.AGENTIC_SESSION_NAMESPACE] = tenancy.namespace
-            tags.append(f"namespace:{tenancy.namespace}")
         if tenancy.project:
             common[sc.AGENTIC_SESSION_PROJECT] = tenancy.project
-            tags.append(f"project:{tenancy.project}")
-        common[sc.LANGFUSE_TRACE_TAGS] = tags
         self._common = common
         self._common_model = node.model
-        metadata = {
-            "namespace": tenancy.namespace or "",
-            "project": tenancy.project or "",
-            "model": node.model,
-            "interactive": str(node.interactive).lower(),
-        }
         attributes: Attributes = {
             sc.AGENTIC_SESSION_MODEL: node.model,
             sc.AGENTIC_SESSION_INTERACTIVE: node.interactive,
             sc.AGENTIC_SESSION_WORKSPACE: node.workspace,
-            **{sc.LANGFUSE_TRACE_METADATA_PREFIX + k: v for k, v in metadata.items() if v},
+            **{sc.LANGFUSE_TRACE_METADATA_PREFIX + k: v for k, v in node.metadata.items()},
         }
         if self.content.capture and node.prompt:
             attributes[sc.LANGFUSE_TRACE_INPUT] = self.content.text(node.prompt)
@@ -194,18 +185,7 @@ class SpanRenderer:
         if node.sdk_session_id:
             span.set_attribute(sc.GEN_AI_CONVERSATION_ID, node.sdk_session_id)
         if outcome is not None:
-            summary: dict[str, Any] = {
-                "status": outcome.status,
-                "success": outcome.ok,
-                "exit_code": outcome.exit_code,
-                "queries": len(outcome.queries),
-                "num_turns": outcome.num_turns,
-                "cost_usd": round(outcome.cost_usd, 12),
-                "duration_ms": outcome.duration_ms,
-            }
-            if outcome.error_type:
-                summary["error_type"] = outcome.error_type
-            span.set_attribute(sc.LANGFUSE_TRACE_OUTPUT, json.dumps(summary))
+            span.set_attribute(sc.LANGFUSE_TRACE_OUTPUT, json.dumps(outcome.summary()))
             span.set_attribute(sc.AGENTIC_SESSION_STATUS, outcome.status)
             span.set_attribute(sc.AGENTIC_SESSION_EXIT_CODE, outcome.exit_code)
             span.set_attribute(sc.AGENTIC_SESSION_NUM_TURNS, outcome.num_turns)

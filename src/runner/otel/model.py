@@ -17,84 +17,23 @@ exactly once, whatever the stream looked like.
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
-from runner.config import Tenancy
+from runner.otel.extractors import max_usage, merge_usage, subagent_type, text_of
+from runner.otel.nodes import (
+    AgentNode,
+    ChatNode,
+    Node,
+    QueryNode,
+    Renderer,
+    SessionNode,
+    ToolNode,
+)
 from runner.otel.pricing import reconcile
 from runner.otel.transcripts import read_calls
 from runner.types import HookEvent, QueryOutcome, QueryStart, SessionOutcome, SessionStart, Usage
 
 AGENT_TOOLS = ("Agent", "Task")
-
-
-@dataclass(eq=False)
-class Node:
-    key: str
-    parent: Node | None
-    start_ns: int
-    end_ns: int | None = None
-    error_type: str | None = None
-    error_message: str | None = None
-    finished: bool = False
-
-
-@dataclass(eq=False)
-class SessionNode(Node):
-    session_id: str = ""
-    model: str = ""
-    interactive: bool = False
-    workspace: str = ""
-    tenancy: Tenancy = field(default_factory=Tenancy)
-    prompt: str | None = None
-    sdk_session_id: str | None = None
-    outcome: SessionOutcome | None = None
-
-
-@dataclass(eq=False)
-class QueryNode(Node):
-    index: int = 0
-    prompt: str = ""
-    outcome: QueryOutcome | None = None
-    usage: Usage = field(default_factory=Usage)
-    cost_usd: float = 0.0
-
-
-@dataclass(eq=False)
-class AgentNode(Node):
-    agent_id: str | None = None
-    agent_type: str = "subagent"
-    tool_use_id: str | None = None
-    transcript_path: str | None = None
-
-
-@dataclass(eq=False)
-class ChatNode(Node):
-    message_id: str | None = None
-    request_model: str | None = None
-    response_model: str | None = None
-    first_chunk_ns: int | None = None
-    usage: Usage = field(default_factory=Usage)
-    stop_reason: str | None = None
-    cost_usd: float = 0.0
-    cost_source: str = "price_table"
-    input_parts: list[dict[str, Any]] = field(default_factory=list)
-    output_parts: list[dict[str, Any]] = field(default_factory=list)
-
-
-@dataclass(eq=False)
-class ToolNode(Node):
-    tool_use_id: str = ""
-    name: str = "unknown"
-    arguments: object = None
-    result: object = None
-    started: bool = False
-
-
-class Renderer(Protocol):
-    def start(self, node: Node) -> None: ...
-
-    def finish(self, node: Node) -> None: ...
 
 
 class SessionModel:
@@ -159,7 +98,7 @@ class SessionModel:
                 parent=tool or self.query,
                 start_ns=at_ns,
                 tool_use_id=tool_use_id,
-                agent_type=_subagent_type(tool.arguments) if tool else "subagent",
+                agent_type=subagent_type(tool.arguments) if tool else "subagent",
             )
             self._agents.append(agent)
             self._start(agent)
@@ -267,7 +206,7 @@ class SessionModel:
             if streaming is not None:
                 delta = event.get("delta") or {}
                 streaming.stop_reason = delta.get("stop_reason") or streaming.stop_reason
-                streaming.usage = _merge_usage(streaming.usage, event.get("usage"))
+                streaming.usage = merge_usage(streaming.usage, event.get("usage"))
         elif kind == "message_stop":
             stopped = self._streaming.pop(thread, None)
             if stopped is not None:
@@ -298,7 +237,7 @@ class SessionModel:
             chat = self._chat(self._key("error"), thread, at_ns)
             chat.end_ns = at_ns
             chat.error_type = str(message.error)
-            chat.error_message = _text_of(message.content)[:500] or str(message.error)
+            chat.error_message = text_of(message.content)[:500] or str(message.error)
             self._mark[thread] = at_ns
             return
         chat = self._chat(message.message_id or self._key("msg"), thread, at_ns)
@@ -306,7 +245,7 @@ class SessionModel:
         chat.request_model = chat.request_model or message.model
         if thread is not None or chat.first_chunk_ns is None:
             # No stream events for this call (a subagent): the message is all we see.
-            chat.usage = _max_usage(chat.usage, Usage.from_dict(message.usage))
+            chat.usage = max_usage(chat.usage, Usage.from_dict(message.usage))
             chat.end_ns = at_ns
             chat.stop_reason = message.stop_reason or chat.stop_reason
             self._mark[thread] = at_ns
@@ -350,7 +289,7 @@ class SessionModel:
                 )
             if block.is_error and tool.error_type is None:
                 tool.error_type = "tool_error"
-                tool.error_message = _text_of(block.content)[:500]
+                tool.error_message = text_of(block.content)[:500]
             if not tool.finished and tool.end_ns is None:
                 # No PostToolUse hook (e.g. a denied tool): the result is the end.
                 self._begin_tool(tool, tool.start_ns)
@@ -483,42 +422,3 @@ class SessionModel:
             chat.request_model = chat.request_model or call.model
             if call.requested_ns is not None and call.requested_ns <= (chat.end_ns or at_ns):
                 chat.start_ns = call.requested_ns  # the transcript knows when the request left
-
-
-def _merge_usage(current: Usage, delta: object) -> Usage:
-    """message_delta carries the final output count (and, on some APIs, input counts)."""
-    if not isinstance(delta, dict):
-        return current
-    update = {k: v for k, v in delta.items() if isinstance(v, int) and v >= 0}
-    merged = {**current.as_dict(), **update}
-    return Usage.from_dict(merged)
-
-
-def _max_usage(a: Usage, b: Usage) -> Usage:
-    return Usage(
-        max(a.input_tokens, b.input_tokens),
-        max(a.output_tokens, b.output_tokens),
-        max(a.cache_read_input_tokens, b.cache_read_input_tokens),
-        max(a.cache_creation_input_tokens, b.cache_creation_input_tokens),
-    )
-
-
-def _subagent_type(arguments: object) -> str:
-    if isinstance(arguments, dict) and isinstance(arguments.get("subagent_type"), str):
-        return str(arguments["subagent_type"])
-    return "subagent"
-
-
-def _text_of(content: object) -> str:
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        parts = []
-        for item in content:
-            text = getattr(item, "text", None)
-            if text is None and isinstance(item, dict):
-                text = item.get("text")
-            if isinstance(text, str):
-                parts.append(text)
-        return "\n".join(parts)
-    return ""
