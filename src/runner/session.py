@@ -42,6 +42,8 @@ log = logging.getLogger("runner")
 HOOK_EVENTS = ("PreToolUse", "PostToolUse", "PostToolUseFailure", "SubagentStart", "SubagentStop")
 INTERRUPT_GRACE_S = 2.0
 """How long to wait for the CLI to acknowledge an interrupt before leaving the client."""
+CLOSE_GRACE_S = 15.0
+"""Beyond TIMEOUT, how long starting and closing the CLI may take before the session is cut."""
 
 _STATUS = {
     SessionTimeout: "timeout",
@@ -67,6 +69,7 @@ class SessionDriver:
         self._cumulative_cost = 0.0
         self._stop_signal: int | None = None
         self._task: asyncio.Task[Any] | None = None
+        self._open_query: int | None = None
 
     # --- public -------------------------------------------------------------------------
 
@@ -92,16 +95,22 @@ class SessionDriver:
             )
         )
         error: RunnerError | None = None
+        # TIMEOUT bounds the conversation inside the client (with a clean interrupt); this outer
+        # bound also covers a CLI that hangs while starting or closing.
+        outer = None if cfg.timeout_s is None else cfg.timeout_s + CLOSE_GRACE_S
         try:
             self._task = asyncio.ensure_future(self._run_client())
-            await self._task
+            async with asyncio.timeout(outer):
+                await self._task
+        except TimeoutError:
+            error = SessionTimeout(f"session exceeded TIMEOUT={cfg.timeout_s:g}s")
         except asyncio.CancelledError:
             if self._stop_signal is None:
                 raise
             error = SessionInterrupted(self._stop_signal)
         except RunnerError as exc:
             error = exc
-        except Exception as exc:
+        except Exception as exc:  # the CLI crashed or the SDK failed
             error = RunnerError(f"{type(exc).__name__}: {exc}")
             log.debug("session failed", exc_info=True)
         finally:
@@ -234,8 +243,6 @@ class SessionDriver:
             api_error_status=last.api_error_status,
             sdk_session_id=last.session_id,
         )
-
-    _open_query: int | None = None
 
     def _finish_query(self, outcome: QueryOutcome) -> None:
         self._open_query = None
