@@ -229,3 +229,40 @@ def test_the_cli_runs_inside_the_session_trace_and_exports_only_when_asked(
     assert ("cct=[1]" in output) is (cli_telemetry == "true")
     foreign = [s for s in collector.spans() if s.trace_id != root.trace_id]
     assert not foreign, "every span that reached the collector belongs to the session's trace"
+
+
+@pytest.mark.parametrize(("sampler", "exported"), [("always_off", 0), ("always_on", 5)])
+def test_the_sdk_sampler_is_honoured_and_the_report_counts_only_sampled_spans(
+    runner: Runner, sampler: str, exported: int
+) -> None:
+    collector = OTLPHttpReceiver()
+    try:
+        done = runner.run(
+            SCRIPT,
+            **TELEMETRY_ON,
+            OTEL_EXPORTER_OTLP_ENDPOINT=collector.url,
+            OTEL_TRACES_SAMPLER=sampler,
+        )
+    finally:
+        collector.stop()
+    assert done.code == 0, done.stderr
+    assert len(collector.spans()) == exported
+    assert "not delivered" not in done.stderr
+    assert f"{exported} spans delivered" in done.stderr
+
+
+def test_attribute_length_limit_from_the_environment_applies(runner: Runner) -> None:
+    collector = OTLPHttpReceiver()
+    try:
+        done = runner.run(
+            [bash("echo " + "y" * 500, Usage(1, 1)), text("ok", Usage(1, 1))],
+            **TELEMETRY_ON,
+            OTEL_EXPORTER_OTLP_ENDPOINT=collector.url,
+            OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT="64",
+            OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT="true",
+        )
+    finally:
+        collector.stop()
+    assert done.code == 0, done.stderr
+    tool = next(s for s in collector.spans() if s.name == "execute_tool Bash")
+    assert len(attributes(tool)["gen_ai.tool.call.arguments"]) == 64

@@ -38,7 +38,7 @@ SCOPE = "claude-code-runner"
 @dataclass
 class TelemetryReport:
     spans: int = 0
-    """Spans the session produced."""
+    """Spans the session produced and the sampler kept."""
     delivered: dict[str, int] = field(default_factory=dict)
     """Spans each trace destination accepted."""
     failures: dict[str, dict[str, int]] = field(default_factory=dict)
@@ -125,7 +125,7 @@ class Telemetry:
         report.within_budget = not thread.is_alive()
         report.waiting = any(e.in_flight for e in pipeline.span_exporters)
         report.seconds = time.monotonic() - started
-        report.spans = renderer.spans_ended if renderer is not None else 0
+        report.spans = renderer.spans_recorded if renderer is not None else 0
         for health in pipeline.health:
             result = health.report()
             if health.signal == "traces":

@@ -50,6 +50,8 @@ class SpanRenderer:
         self.attach = attach
         self.spans_started = 0
         self.spans_ended = 0
+        self.spans_recorded = 0
+        """Ended spans the sampler kept: what the exporters should deliver."""
         self._spans: dict[str, Span] = {}
         self._contexts: dict[str, Context] = {}
         self._common: Attributes = {}
@@ -112,6 +114,7 @@ class SpanRenderer:
             span.set_attribute(sc.ERROR_TYPE, node.error_type)
             message = self.content.redactor.clean(node.error_message or node.error_type)[:1024]
             span.set_status(Status(StatusCode.ERROR, message))
+        self.spans_recorded += span.is_recording()
         span.end(end_time=max(node.end_ns or node.start_ns, node.start_ns))
         self.spans_ended += 1
         self._spans.pop(node.key, None)
@@ -204,6 +207,7 @@ class SpanRenderer:
                 continue
             span.set_attribute(sc.ERROR_TYPE, "unfinished")
             span.set_status(Status(StatusCode.ERROR, "not finished when the session ended"))
+            self.spans_recorded += span.is_recording()
             span.end(end_time=session.end_ns)
             self.spans_ended += 1
             self._spans.pop(key, None)
