@@ -117,9 +117,11 @@ def run(
         str | None, typer.Option(help=f"Overrides {ev.PERMISSION_MODE}.")
     ] = None,
 ) -> None:
-    """Run one session from the environment (the Job contract). Events go to stdout as JSON
-    lines; logs to stderr. Exit codes: 0 ok, 1 failed, 2 bad config, 3 model/API error,
-    4 timeout, 5 idle timeout, 130/143 interrupted."""
+    """Run one session from the environment (the Job contract).
+
+    Events go to stdout as JSON lines, logs to stderr. Exit codes: 0 ok, 1 failed, 2 bad
+    config, 3 model/API error, 4 timeout, 5 idle timeout, 130/143 interrupted.
+    """
     flags = {
         ev.SESSION_ID: session_id,
         ev.PROMPT: prompt,
@@ -141,8 +143,10 @@ def demo(
         bool, typer.Option(help="Keep the demo's temporary workspace and home.")
     ] = False,
 ) -> None:
-    """Run a short scripted session offline: the real SDK and Claude Code CLI against a local
-    Messages API server on 127.0.0.1. No API key, no network."""
+    """Run a short scripted session offline, no API key, no network.
+
+    The real SDK and Claude Code CLI answer to a scripted Messages API server on 127.0.0.1.
+    """
     from runner.offline import DEMO_PROMPT, OfflineMessagesServer, demo_script, offline_environment
 
     root = Path(tempfile.mkdtemp(prefix="claude-runner-demo-"))
@@ -173,8 +177,11 @@ def demo(
 def doctor(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
-    """Check what a session needs (credentials, CLI, workspace, telemetry endpoint and keys),
-    from the same environment as `run`. Exit 0 only when a session can run as configured."""
+    """Check what a session needs; exit 0 only when a session can run as configured.
+
+    Credentials, the Claude Code CLI, the workspace, the telemetry endpoint and keys (a test
+    trace is sent), read from the same environment as `run`.
+    """
     from runner.doctor import as_json as to_json
     from runner.doctor import render, run_checks, verdict
 
@@ -190,8 +197,10 @@ def view(
         Path, typer.Argument(help="A saved stdout event log (JSON lines), or - for stdin.")
     ],
 ) -> None:
-    """Show a finished session as a tree (queries, tools, durations, tokens, cost) from its
-    saved stdout events, e.g. `kubectl logs job/NAME > session.jsonl`."""
+    """Show a finished session as a tree, from its saved stdout events.
+
+    Queries, tools, durations, tokens and cost; e.g. `kubectl logs job/NAME > session.jsonl`.
+    """
     from runner.event_view import load, render
 
     try:
