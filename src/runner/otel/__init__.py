@@ -96,7 +96,10 @@ class Telemetry:
         from runner.otel.providers import stderr_is_terminal
         from runner.otel.trace_view import render
 
-        return render(pipeline.collector.spans, color=stderr_is_terminal())
+        view = render(pipeline.collector.spans, color=stderr_is_terminal())
+        if pipeline.collector.dropped:
+            view += f"({pipeline.collector.dropped} more spans not shown)\n"
+        return view
 
     def shutdown(self) -> TelemetryReport:
         """Flush and shut the providers down within the exit budget; report what was lost."""

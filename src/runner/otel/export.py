@@ -135,9 +135,8 @@ class CountingSpanExporter(SpanExporter):
         self.health = health
         self.in_flight = False
         self._last: tuple[int | None, BaseException | None] | None = None
-        self.detailed = False
         if self._inner is not None:
-            self.detailed = self._hook_client()
+            self._hook_client()
 
     @property
     def inner(self) -> SpanExporter:
@@ -145,16 +144,16 @@ class CountingSpanExporter(SpanExporter):
             if self._inner is None:
                 assert self._factory is not None
                 self._inner = self._factory()
-                self.detailed = self._hook_client()
+                self._hook_client()
             return self._inner
 
-    def _hook_client(self) -> bool:
+    def _hook_client(self) -> None:
         """Record the HTTP status or error of each attempt (retries included), so a batch
         given up at shutdown still says why it failed."""
         client = getattr(self._inner, "_client", None)
         submit = getattr(client, "_submit", None)
         if client is None or submit is None:
-            return False
+            return  # failures are still counted, as kind `failed`
 
         def recording_submit(*args: Any, **kwargs: Any) -> Any:
             try:
@@ -166,7 +165,6 @@ class CountingSpanExporter(SpanExporter):
             return result
 
         client._submit = recording_submit
-        return True
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
         self._last = None
