@@ -23,6 +23,7 @@ def _delivered(done: Finished) -> int:
     return int(match.group(1))
 
 
+@pytest.mark.timeout(300)
 def test_five_concurrent_runners_deliver_every_span_to_one_receiver(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
@@ -62,6 +63,7 @@ def test_five_concurrent_runners_deliver_every_span_to_one_receiver(
     assert sessions == {f"load-{i}" for i in range(5)}
 
 
+@pytest.mark.timeout(300)
 def test_two_hundred_tools_and_ten_megabytes_of_output_are_all_traced(runner: Runner) -> None:
     receiver = OTLPHttpReceiver(auth=BASIC)
     chunk = 52_429  # bytes of output per tool call: 200 × 52 kB ≈ 10 MB
