@@ -10,7 +10,7 @@ COPY pyproject.toml README.md ./
 COPY src ./src
 RUN python -m venv /opt/runner \
  && /opt/runner/bin/pip install --no-cache-dir --upgrade pip==25.2 \
- && /opt/runner/bin/pip install --no-cache-dir ".[langfuse]"
+ && /opt/runner/bin/pip install --no-cache-dir .
 
 FROM ${PYTHON_IMAGE}
 ARG VERSION=0.1.0
