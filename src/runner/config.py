@@ -142,7 +142,7 @@ class RunnerConfig:
                 project=_single_line(ev.PROJECT_NAME, env.get(ev.PROJECT_NAME)),
                 user_id=_single_line(ev.USER_ID, env.get(ev.USER_ID)),
             ),
-            model_access=_model_access(env) if require_credentials else "anthropic",
+            model_access=model_access(env) if require_credentials else "anthropic",
         )
 
 
@@ -182,7 +182,8 @@ def _workspace(raw: str | None) -> Path:
     return path.resolve()
 
 
-def _model_access(env: Mapping[str, str]) -> str:
+def model_access(env: Mapping[str, str]) -> str:
+    """`anthropic` or `vertex`, from the credentials present; ConfigError when none are."""
     if parse_bool(ev.CLAUDE_CODE_USE_VERTEX, env.get(ev.CLAUDE_CODE_USE_VERTEX)):
         missing = [
             v for v in (ev.ANTHROPIC_VERTEX_PROJECT_ID, ev.CLOUD_ML_REGION) if not env.get(v)

@@ -21,7 +21,13 @@ from urllib.parse import urlparse
 from urllib.request import Request, urlopen
 
 from runner import environment_variables as ev
-from runner.config import DEFAULT_IDLE_TIMEOUT_S, DEFAULT_TIMEOUT_S, parse_bool, parse_seconds
+from runner.config import (
+    DEFAULT_IDLE_TIMEOUT_S,
+    DEFAULT_TIMEOUT_S,
+    model_access,
+    parse_bool,
+    parse_seconds,
+)
 from runner.errors import ConfigError
 
 NETWORK_TIMEOUT_S = 5.0
@@ -83,32 +89,15 @@ def _config(env: Mapping[str, str]) -> Check:
 
 
 def _credentials(env: Mapping[str, str]) -> Check:
-    if parse_bool_safe(env.get(ev.CLAUDE_CODE_USE_VERTEX)):
-        missing = [
-            v for v in (ev.ANTHROPIC_VERTEX_PROJECT_ID, ev.CLOUD_ML_REGION) if not env.get(v)
-        ]
-        if missing:
-            return Check(
-                "model credentials",
-                False,
-                f"Vertex AI selected, {' and '.join(missing)} unset",
-                f"set {' and '.join(missing)}",
-            )
+    try:
+        mode = model_access(env)
+    except ConfigError as exc:
+        problem, _, fix = str(exc).partition(": ")
+        return Check("model credentials", False, problem, fix)
+    if mode == "vertex":
         return Check("model credentials", True, "Vertex AI (project and region set)")
-    for name in (ev.ANTHROPIC_API_KEY, ev.ANTHROPIC_AUTH_TOKEN):
-        if env.get(name):
-            return Check("model credentials", True, f"{name} is set (value not shown)")
-    return Check(
-        "model credentials",
-        False,
-        "none found",
-        f"set {ev.ANTHROPIC_API_KEY} (Secret anthropic-api-key), or {ev.CLAUDE_CODE_USE_VERTEX}=1 "
-        f"with {ev.ANTHROPIC_VERTEX_PROJECT_ID} and {ev.CLOUD_ML_REGION}",
-    )
-
-
-def parse_bool_safe(raw: str | None) -> bool:
-    return (raw or "").strip().lower() in ("1", "true", "yes", "on")
+    name = ev.ANTHROPIC_API_KEY if env.get(ev.ANTHROPIC_API_KEY) else ev.ANTHROPIC_AUTH_TOKEN
+    return Check("model credentials", True, f"{name} is set (value not shown)")
 
 
 def _workspace(env: Mapping[str, str]) -> Check:

@@ -251,7 +251,7 @@ class SpanRenderer:
         }
         if node.response_model:
             attributes[sc.GEN_AI_RESPONSE_MODEL] = node.response_model
-        if node.message_id and not node.message_id.startswith("error-"):
+        if node.message_id:
             attributes[sc.GEN_AI_RESPONSE_ID] = node.message_id
         if node.stop_reason:
             attributes[sc.GEN_AI_RESPONSE_FINISH_REASONS] = [node.stop_reason]

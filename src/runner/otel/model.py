@@ -52,7 +52,7 @@ class SessionModel:
 
     def _reset_query_state(self) -> None:
         self._chats: dict[str, ChatNode] = {}
-        self._chat_order: list[ChatNode] = []
+        """The query's LLM calls by message id (or a placeholder key), in arrival order."""
         self._streaming: dict[str | None, ChatNode] = {}
         self._tools: dict[str, ToolNode] = {}
         self._agents: list[AgentNode] = []
@@ -196,7 +196,7 @@ class SessionModel:
         kind = event.get("type")
         if kind == "message_start":
             message = event.get("message") or {}
-            started = self._chat(str(message.get("id") or self._key("msg")), thread, at_ns)
+            started = self._chat(message.get("id"), thread, at_ns)
             started.first_chunk_ns = at_ns
             started.response_model = message.get("model") or started.response_model
             started.usage = Usage.from_dict(message.get("usage"))
@@ -213,8 +213,10 @@ class SessionModel:
                 stopped.end_ns = at_ns
                 self._mark[thread] = at_ns
 
-    def _chat(self, message_id: str, thread: str | None, at_ns: int) -> ChatNode:
-        chat = self._chats.get(message_id)
+    def _chat(self, message_id: str | None, thread: str | None, at_ns: int) -> ChatNode:
+        """The call with this message id; a call without one (an API error) is always new."""
+        key = message_id or self._key("call")
+        chat = self._chats.get(key)
         if chat is None:
             session = self.session
             chat = ChatNode(
@@ -225,8 +227,7 @@ class SessionModel:
                 request_model=session.model if session and thread is None else None,
                 input_parts=self._pending_input.pop(thread, []),
             )
-            self._chats[message_id] = chat
-            self._chat_order.append(chat)
+            self._chats[key] = chat
         return chat
 
     def _assistant(self, message: Any, at_ns: int) -> None:
@@ -234,13 +235,13 @@ class SessionModel:
 
         thread = message.parent_tool_use_id
         if message.error:
-            chat = self._chat(self._key("error"), thread, at_ns)
+            chat = self._chat(None, thread, at_ns)
             chat.end_ns = at_ns
             chat.error_type = str(message.error)
             chat.error_message = text_of(message.content)[:500] or str(message.error)
             self._mark[thread] = at_ns
             return
-        chat = self._chat(message.message_id or self._key("msg"), thread, at_ns)
+        chat = self._chat(message.message_id, thread, at_ns)
         chat.response_model = chat.response_model or message.model
         chat.request_model = chat.request_model or message.model
         if thread is not None or chat.first_chunk_ns is None:
@@ -368,7 +369,7 @@ class SessionModel:
             failure = (session.error_type if session else None) or "incomplete"
         for agent in self._agents:
             self._apply_transcript(agent, at_ns)
-        chats = self._chat_order
+        chats = list(self._chats.values())
         costs = reconcile(
             [(c.response_model or c.request_model, c.usage) for c in chats],
             outcome.cost_usd if outcome else None,
@@ -416,7 +417,6 @@ class SessionModel:
                     message_id=message_id,
                 )
                 self._chats[message_id] = chat
-                self._chat_order.append(chat)
             chat.usage = call.usage
             chat.response_model = call.model or chat.response_model
             chat.request_model = chat.request_model or call.model
