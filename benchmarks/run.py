@@ -279,22 +279,20 @@ def mapper(runs: int) -> str:
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
+    from runner.otel import session_observer
     from runner.otel.content import ContentPolicy
-    from runner.otel.mapper import SpanRenderer
-    from runner.otel.model import SessionModel
     from runner.redaction import Redactor
 
     stream = record_stream()
-    messages = sum(1 for name, _ in stream if name in ("on_message", "on_hook"))
+    messages = sum(1 for name, _ in stream if name == "on_event")
     per_call: list[float] = []
     per_message_total: list[float] = []
     for _ in range(max(runs, 5) * 4):
         provider = TracerProvider(shutdown_on_exit=False)
         provider.add_span_processor(BatchSpanProcessor(DiscardExporter()))  # type: ignore[arg-type]
-        renderer = SpanRenderer(
+        model = session_observer(
             provider.get_tracer("bench"), ContentPolicy(False, Redactor()), attach=False
         )
-        model = SessionModel(renderer)
         total = 0.0
         for name, args in stream:
             method = getattr(model, name)
@@ -302,22 +300,23 @@ def mapper(runs: int) -> str:
             method(*args)
             elapsed = time.perf_counter() - t0
             total += elapsed
-            if name in ("on_message", "on_hook"):
+            if name == "on_event":
                 per_call.append(elapsed)
         per_message_total.append(total / messages)
         provider.shutdown()
     baseline = span_baseline()
     return "\n".join(
         [
-            f"A recorded real session: {messages} SDK messages and hooks, replayed "
-            f"{len(per_message_total)} times through SessionModel + SpanRenderer with a "
-            "BatchSpanProcessor (discarding exporter).",
+            f"A recorded real session: {messages} runner events (SDK messages and hooks, "
+            f"interpreted once), replayed {len(per_message_total)} times through the session "
+            "observer (tree builder + span renderer) with a BatchSpanProcessor (discarding "
+            "exporter).",
             "",
             "| measure | µs |",
             "|---|---|",
-            f"| median of one on_message/on_hook call | {statistics.median(per_call) * 1e6:.1f} |",
+            f"| median of one on_event call | {statistics.median(per_call) * 1e6:.1f} |",
             f"| p95 of one call | {sorted(per_call)[int(len(per_call) * 0.95)] * 1e6:.1f} |",
-            "| all mapper work of a session ÷ messages (incl. query-end span creation), median "
+            "| all telemetry work of a session ÷ events (every span included), median "
             f"| {statistics.median(per_message_total) * 1e6:.1f} |",
             f"| OTel SDK alone: start+end one span with 8 attributes, batch processor, median "
             f"| {baseline:.1f} |",
@@ -456,17 +455,16 @@ def export_cost(runs: int) -> str:
     from opentelemetry.sdk.trace.export import SimpleSpanProcessor
     from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
+    from runner.otel import session_observer
     from runner.otel.content import ContentPolicy
-    from runner.otel.mapper import SpanRenderer
-    from runner.otel.model import SessionModel
     from runner.redaction import Redactor
 
     stream = record_stream()
     memory = InMemorySpanExporter()
     provider = TracerProvider(shutdown_on_exit=False)
     provider.add_span_processor(SimpleSpanProcessor(memory))
-    model = SessionModel(
-        SpanRenderer(provider.get_tracer("bench"), ContentPolicy(False, Redactor()), attach=False)
+    model = session_observer(
+        provider.get_tracer("bench"), ContentPolicy(False, Redactor()), attach=False
     )
     for name, args in stream:
         getattr(model, name)(*args)

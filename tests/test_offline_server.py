@@ -77,6 +77,7 @@ def test_a_reply_streams_start_blocks_delta_and_stop_with_usage() -> None:
         "cache_creation_input_tokens": 44,
         "cache_read_input_tokens": 33,
         "output_tokens": 1,
+        "cache_creation": {"ephemeral_5m_input_tokens": 44, "ephemeral_1h_input_tokens": 0},
     }
     tool = events[4][1]["content_block"]
     assert tool["type"] == "tool_use" and tool["name"] == "Bash"

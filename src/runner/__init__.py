@@ -12,7 +12,6 @@ from runner.errors import (
 )
 from runner.launcher import run_session
 from runner.types import (
-    HookEvent,
     QueryOutcome,
     QueryStart,
     SessionObserver,
@@ -23,7 +22,6 @@ from runner.types import (
 
 __all__ = [
     "ConfigError",
-    "HookEvent",
     "IdleTimeout",
     "ModelError",
     "QueryOutcome",

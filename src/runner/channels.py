@@ -18,8 +18,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
+from runner.events import AssistantText, RunnerEvent, ToolRequested, ToolResult
 from runner.redaction import Redactor, default_redactor
-from runner.types import HookEvent, QueryOutcome, QueryStart, SessionOutcome, SessionStart
+from runner.types import QueryOutcome, QueryStart, SessionOutcome, SessionStart
 
 log = logging.getLogger("runner")
 
@@ -71,44 +72,33 @@ class EventWriter:
         self._query = event.index
         self.emit("user_message", event.at_ns, text=self._text(event.prompt))
 
-    def on_message(self, message: object, at_ns: int) -> None:
-        # Imported here: the SDK import costs ~1 s; `claude-runner --version` needs none of it.
-        from claude_agent_sdk import AssistantMessage, ToolResultBlock, UserMessage
-        from claude_agent_sdk.types import TextBlock, ToolUseBlock
-
-        if isinstance(message, AssistantMessage):
-            parent = message.parent_tool_use_id
-            for block in message.content:
-                if isinstance(block, TextBlock) and block.text:
-                    self.emit(
-                        "assistant_text",
-                        at_ns,
-                        text=self._text(block.text),
-                        parent_tool_use_id=parent,
-                    )
-                elif isinstance(block, ToolUseBlock):
-                    self.emit(
-                        "tool_use",
-                        at_ns,
-                        id=block.id,
-                        name=block.name,
-                        input=self._text(block.input),
-                        parent_tool_use_id=parent,
-                    )
-        elif isinstance(message, UserMessage) and isinstance(message.content, list):
-            for block in message.content:
-                if isinstance(block, ToolResultBlock):
-                    self.emit(
-                        "tool_result",
-                        at_ns,
-                        tool_use_id=block.tool_use_id,
-                        content=self._text(block.content if block.content is not None else ""),
-                        is_error=bool(block.is_error),
-                        parent_tool_use_id=message.parent_tool_use_id,
-                    )
-
-    def on_hook(self, event: HookEvent) -> None:
-        return
+    def on_event(self, event: RunnerEvent) -> None:
+        if isinstance(event, AssistantText):
+            if event.kind == "text" and event.text:
+                self.emit(
+                    "assistant_text",
+                    event.at_ns,
+                    text=self._text(event.text),
+                    parent_tool_use_id=event.thread,
+                )
+        elif isinstance(event, ToolRequested):
+            self.emit(
+                "tool_use",
+                event.at_ns,
+                id=event.tool_use_id,
+                name=event.name,
+                input=self._text(event.arguments),
+                parent_tool_use_id=event.thread,
+            )
+        elif isinstance(event, ToolResult):
+            self.emit(
+                "tool_result",
+                event.at_ns,
+                tool_use_id=event.tool_use_id,
+                content=self._text(event.content if event.content is not None else ""),
+                is_error=event.is_error,
+                parent_tool_use_id=event.thread,
+            )
 
     def on_query_end(self, event: QueryOutcome) -> None:
         self.emit(

@@ -177,16 +177,11 @@ def _telemetry(env: Mapping[str, str]) -> list[Check]:
             checks.append(_test_span(target.traces_endpoint, target.headers))
         return checks
     if "otlp" in settings.traces:
-        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-
+        endpoint = settings.otlp_traces_endpoint  # the exporter path's own resolution
         if settings.protocol == "grpc":
-            endpoint = env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") or env.get(
-                "OTEL_EXPORTER_OTLP_ENDPOINT", ""
-            )
             checks.append(Check("telemetry", True, f"OTLP/gRPC → {endpoint}"))
             checks.append(_reachable(endpoint))
             return checks
-        endpoint = str(getattr(OTLPSpanExporter(), "_endpoint", ""))
         checks.append(Check("telemetry", True, f"OTLP/HTTP → {endpoint} (a collector)"))
         reach = _reachable(endpoint)
         checks.append(reach)

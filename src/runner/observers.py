@@ -9,8 +9,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 
+from runner.events import RunnerEvent
 from runner.types import (
-    HookEvent,
     QueryOutcome,
     QueryStart,
     SessionObserver,
@@ -52,11 +52,8 @@ class ObserverGroup:
     def on_query_start(self, event: QueryStart) -> None:
         self._each(lambda o: o.on_query_start(event))
 
-    def on_message(self, message: object, at_ns: int) -> None:
-        self._each(lambda o: o.on_message(message, at_ns))
-
-    def on_hook(self, event: HookEvent) -> None:
-        self._each(lambda o: o.on_hook(event))
+    def on_event(self, event: RunnerEvent) -> None:
+        self._each(lambda o: o.on_event(event))
 
     def on_query_end(self, event: QueryOutcome) -> None:
         self._each(lambda o: o.on_query_end(event))

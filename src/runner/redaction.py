@@ -80,15 +80,16 @@ class Redactor:
         return truncate(self.redact(text), self.max_chars)
 
     def clean_value(self, value: object) -> str:
-        """Any value as redacted, truncated text. Structures are redacted leaf by leaf BEFORE
-        they are serialised: JSON escaping (`\\n` before a key) would hide word boundaries."""
+        """Any value as redacted, truncated text. Structures are redacted and truncated leaf
+        by leaf BEFORE they are serialised: JSON escaping (`\\n` before a key) would hide word
+        boundaries, and a cut through serialised JSON would leave it unparseable."""
         if isinstance(value, str):
             return self.clean(value)
-        return self.clean(json.dumps(self._leaves(value), ensure_ascii=False, default=str))
+        return json.dumps(self._leaves(value), ensure_ascii=False, default=str)
 
     def _leaves(self, value: object) -> object:
         if isinstance(value, str):
-            return self.redact(value)
+            return self.clean(value)
         if isinstance(value, dict):
             return {str(k): self._leaves(v) for k, v in value.items()}
         if isinstance(value, list | tuple):

@@ -21,9 +21,9 @@ from runner.errors import (
     SessionInterrupted,
     SessionTimeout,
 )
+from runner.events import CallFailed, EventAdapter, QueryResult, TaskFinished, TaskStarted
 from runner.redaction import default_redactor
 from runner.types import (
-    HookEvent,
     QueryOutcome,
     QueryStart,
     SessionObserver,
@@ -33,7 +33,7 @@ from runner.types import (
 )
 
 if TYPE_CHECKING:
-    from claude_agent_sdk import ClaudeAgentOptions, ClaudeSDKClient, ResultMessage
+    from claude_agent_sdk import ClaudeAgentOptions, ClaudeSDKClient
 
     from runner.channels import InputChannel
 
@@ -70,6 +70,7 @@ class SessionDriver:
         self._stop_signal: int | None = None
         self._task: asyncio.Task[Any] | None = None
         self._open_query: int | None = None
+        self._adapter = EventAdapter()
 
     # --- public -------------------------------------------------------------------------
 
@@ -176,30 +177,30 @@ class SessionDriver:
             raise IdleTimeout(f"no user message for IDLE_TIMEOUT={limit:g}s") from None
 
     async def _query(self, client: ClaudeSDKClient, index: int, prompt: str) -> None:
-        """One query. It ends at a ResultMessage when no background task (a subagent started
-        with run_in_background) is still running: the CLI answers a finished background task
-        with a further turn and a further ResultMessage, which belong to this query."""
-        from claude_agent_sdk import AssistantMessage, ResultMessage
-        from claude_agent_sdk.types import TaskNotificationMessage, TaskStartedMessage
-
+        """One query. It ends at a result when no background task (a subagent started with
+        run_in_background) is still running: the CLI answers a finished background task with
+        a further turn and a further result, which belong to this query."""
         self._open_query = index
         self.observer.on_query_start(QueryStart(index=index, prompt=prompt, at_ns=time.time_ns()))
         await client.query(prompt)
-        results: list[ResultMessage] = []
+        results: list[QueryResult] = []
         pending: set[str] = set()
         api_error: str | None = None
         async for message in client.receive_messages():
-            self.observer.on_message(message, time.time_ns())
-            if isinstance(message, AssistantMessage) and message.error:
-                api_error = message.error
-            elif isinstance(message, TaskStartedMessage):
-                pending.add(str(message.data.get("task_id")))
-            elif isinstance(message, TaskNotificationMessage):
-                pending.discard(str(message.data.get("task_id")))
-            elif isinstance(message, ResultMessage):
-                results.append(message)
-                if not pending or message.is_error:
-                    break
+            done = False
+            for event in self._adapter.from_message(message):
+                self.observer.on_event(event)
+                if isinstance(event, CallFailed):
+                    api_error = event.error
+                elif isinstance(event, TaskStarted):
+                    pending.add(event.task_id)
+                elif isinstance(event, TaskFinished):
+                    pending.discard(event.task_id)
+                elif isinstance(event, QueryResult):
+                    results.append(event)
+                    done = not pending or event.is_error
+            if done:
+                break
         if not results:
             raise RunnerError("the Claude Code CLI ended the query without a result")
         outcome = self._outcome(index, results, api_error)
@@ -211,7 +212,7 @@ class SessionDriver:
             raise RunnerError(detail)
 
     def _outcome(
-        self, index: int, results: list[ResultMessage], api_error: str | None
+        self, index: int, results: list[QueryResult], api_error: str | None
     ) -> QueryOutcome:
         last = results[-1]
         cost = None
@@ -220,12 +221,12 @@ class SessionDriver:
             self._cumulative_cost = last.total_cost_usd
         usage = Usage()
         for result in results:
-            usage = usage + Usage.from_dict(result.usage)
+            usage = usage + result.usage
         error_type = error_message = None
         if last.is_error:
             is_api = api_error is not None or last.api_error_status is not None
             error_type = ModelError.error_type if is_api else (last.subtype or "error")
-            detail = "; ".join(last.errors or []) or (last.result or "")
+            detail = "; ".join(last.errors) or (last.result or "")
             status = f"HTTP {last.api_error_status}: " if last.api_error_status else ""
             error_message = f"{status}{detail}".strip() or (api_error or last.subtype)
         return QueryOutcome(
@@ -241,7 +242,7 @@ class SessionDriver:
             error_type=error_type,
             error_message=error_message,
             api_error_status=last.api_error_status,
-            sdk_session_id=last.session_id,
+            sdk_session_id=last.sdk_session_id,
         )
 
     def _finish_query(self, outcome: QueryOutcome) -> None:
@@ -287,8 +288,9 @@ class SessionDriver:
         )
 
     async def _hook(self, data: Any, tool_use_id: str | None, context: Any) -> dict[str, Any]:
-        name = data.get("hook_event_name", "") if isinstance(data, dict) else ""
-        self.observer.on_hook(HookEvent(name=name, data=dict(data), at_ns=time.time_ns()))
+        if isinstance(data, dict):
+            for event in self._adapter.from_hook(data):
+                self.observer.on_event(event)
         return {}
 
 

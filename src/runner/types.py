@@ -8,9 +8,12 @@ The stdout event writer and the telemetry mapper are both observers.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from runner.config import Tenancy
+
+if TYPE_CHECKING:
+    from runner.events import RunnerEvent
 
 
 @dataclass(frozen=True)
@@ -32,39 +35,47 @@ class QueryStart:
     at_ns: int
 
 
-@dataclass(frozen=True)
-class HookEvent:
-    """A Claude Code hook the driver received (PreToolUse, PostToolUse, PostToolUseFailure,
-    SubagentStart, SubagentStop), with the CLI's input dict as it came."""
-
-    name: str
-    data: dict[str, Any]
-    at_ns: int
-
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Usage:
-    """Token counts as Anthropic reports them: `input_tokens` EXCLUDES cache tokens."""
+    """Token counts as Anthropic reports them: `input_tokens` EXCLUDES cache tokens.
+
+    `cache_creation_input_tokens` counts all cache writes; `cache_creation_1h_input_tokens` is
+    the part written with the 1-hour TTL (priced 2x input, against 1.25x for 5 minutes), from
+    the usage's `cache_creation.ephemeral_1h_input_tokens` breakdown."""
 
     input_tokens: int = 0
     output_tokens: int = 0
     cache_read_input_tokens: int = 0
     cache_creation_input_tokens: int = 0
+    cache_creation_1h_input_tokens: int = 0
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any] | None) -> Usage:
-        raw = raw or {}
-
-        def count(key: str) -> int:
-            value = raw.get(key)
-            return value if isinstance(value, int) and value >= 0 else 0
-
+        raw = raw if isinstance(raw, dict) else {}
+        breakdown = raw.get("cache_creation")
+        one_hour = _count(breakdown, "ephemeral_1h_input_tokens")
+        creation = _count(raw, "cache_creation_input_tokens")
         return cls(
-            input_tokens=count("input_tokens"),
-            output_tokens=count("output_tokens"),
-            cache_read_input_tokens=count("cache_read_input_tokens"),
-            cache_creation_input_tokens=count("cache_creation_input_tokens"),
+            input_tokens=_count(raw, "input_tokens"),
+            output_tokens=_count(raw, "output_tokens"),
+            cache_read_input_tokens=_count(raw, "cache_read_input_tokens"),
+            cache_creation_input_tokens=creation,
+            cache_creation_1h_input_tokens=min(one_hour, creation),
         )
+
+    def merged(self, delta: object) -> Usage:
+        """With the counts a `message_delta` reports (final output; on some APIs, input)."""
+        if not isinstance(delta, dict):
+            return self
+        update = {k: v for k, v in delta.items() if isinstance(v, int) and not isinstance(v, bool)}
+        if not update:
+            return self
+        merged: dict[str, Any] = {**self.as_dict(), **update}
+        if "cache_creation" not in merged and self.cache_creation_1h_input_tokens:
+            merged["cache_creation"] = {
+                "ephemeral_1h_input_tokens": self.cache_creation_1h_input_tokens
+            }
+        return Usage.from_dict(merged)
 
     def __add__(self, other: Usage) -> Usage:
         return Usage(
@@ -72,7 +83,12 @@ class Usage:
             self.output_tokens + other.output_tokens,
             self.cache_read_input_tokens + other.cache_read_input_tokens,
             self.cache_creation_input_tokens + other.cache_creation_input_tokens,
+            self.cache_creation_1h_input_tokens + other.cache_creation_1h_input_tokens,
         )
+
+    @property
+    def cache_creation_5m_input_tokens(self) -> int:
+        return self.cache_creation_input_tokens - self.cache_creation_1h_input_tokens
 
     @property
     def total_input_tokens(self) -> int:
@@ -80,12 +96,20 @@ class Usage:
         return self.input_tokens + self.cache_read_input_tokens + self.cache_creation_input_tokens
 
     def as_dict(self) -> dict[str, int]:
-        return {
+        out = {
             "input_tokens": self.input_tokens,
             "output_tokens": self.output_tokens,
             "cache_read_input_tokens": self.cache_read_input_tokens,
             "cache_creation_input_tokens": self.cache_creation_input_tokens,
         }
+        if self.cache_creation_1h_input_tokens:
+            out["cache_creation_1h_input_tokens"] = self.cache_creation_1h_input_tokens
+        return out
+
+
+def _count(raw: object, key: str) -> int:
+    value = raw.get(key) if isinstance(raw, dict) else None
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
 
 
 @dataclass(frozen=True)
@@ -158,21 +182,17 @@ class SessionObserver(Protocol):
     """Receives the session's stream, in order, on the driver's event loop.
 
     Contract: calls arrive in this order: `on_session_start` once; per query `on_query_start`,
-    any number of `on_message`/`on_hook`, then `on_query_end` (also when the query failed);
-    `on_session_end` exactly once, last, whatever happened (timeouts, signals, crashes).
-    Methods must return quickly and should not raise; the driver isolates an observer that does
-    (it logs once and keeps the session going).
+    any number of `on_event` (runner.events: the SDK stream interpreted once), then
+    `on_query_end` (also when the query failed); `on_session_end` exactly once, last, whatever
+    happened (timeouts, signals, crashes). Methods must return quickly and should not raise;
+    the driver isolates an observer that does (it logs once and keeps the session going).
     """
 
     def on_session_start(self, event: SessionStart) -> None: ...
 
     def on_query_start(self, event: QueryStart) -> None: ...
 
-    def on_message(self, message: object, at_ns: int) -> None:
-        """`message` is a claude_agent_sdk Message (kept as `object` so observers tolerate
-        types a newer SDK adds)."""
-
-    def on_hook(self, event: HookEvent) -> None: ...
+    def on_event(self, event: RunnerEvent) -> None: ...
 
     def on_query_end(self, event: QueryOutcome) -> None: ...
 

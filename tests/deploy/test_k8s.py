@@ -9,7 +9,7 @@ import kubernetes_validate
 import pytest
 
 from runner import environment_variables as ev
-from runner.otel.providers import DOWNWARD_API
+from runner.otel.pipeline import DOWNWARD_API
 from runner.otel.settings import TELEMETRY_VARIABLES
 from tests.deploy.conftest import OVERLAYS, container, find
 

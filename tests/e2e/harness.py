@@ -16,16 +16,25 @@ from typing import Any
 from runner.offline import OfflineMessagesServer, Script, offline_environment
 from runner.offline.script import Step
 
-# Sonnet 4.5 list prices, USD per million tokens: what Claude Code charges for the test model.
-PRICE = {"input": 3.0, "output": 15.0, "cache_write": 3.75, "cache_read": 0.30}
+# Sonnet 4.5 list prices, USD per million tokens: what Claude Code charges for the test model
+# (measured: 1-hour cache writes at 2x input).
+PRICE = {
+    "input": 3.0,
+    "output": 15.0,
+    "cache_write": 3.75,
+    "cache_write_1h": 6.0,
+    "cache_read": 0.3,
+}
 
 
-def expected_cost(usage: dict[str, int]) -> float:
+def expected_cost(usage: dict[str, Any]) -> float:
     """The cost Claude Code reports for one call of the test model with this (raw) usage."""
+    one_hour = (usage.get("cache_creation") or {}).get("ephemeral_1h_input_tokens", 0)
     return (
         usage["input_tokens"] * PRICE["input"]
         + usage["output_tokens"] * PRICE["output"]
-        + usage["cache_creation_input_tokens"] * PRICE["cache_write"]
+        + (usage["cache_creation_input_tokens"] - one_hour) * PRICE["cache_write"]
+        + one_hour * PRICE["cache_write_1h"]
         + usage["cache_read_input_tokens"] * PRICE["cache_read"]
     ) / 1e6
 

@@ -24,10 +24,10 @@ from runner.config import RunnerConfig, Tenancy
 from runner.launcher import run_session
 from runner.offline import OfflineMessagesServer, offline_environment
 from runner.offline.script import Step
+from runner.otel import session_observer
 from runner.otel.content import ContentPolicy
-from runner.otel.mapper import SpanRenderer
 from runner.otel.metrics import GenAIMetrics
-from runner.otel.model import SessionModel
+from runner.otel.span_renderer import SpanRenderer
 from runner.redaction import Redactor
 from runner.types import SessionOutcome
 
@@ -101,12 +101,13 @@ def traced_session(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[
         reader = InMemoryMetricReader()
         meter_provider = MeterProvider(metric_readers=[reader])
         content = ContentPolicy(capture, Redactor.from_environ(os.environ))
-        renderer = SpanRenderer(
+        model = session_observer(
             tracer_provider.get_tracer("test"),
             content,
             metrics=GenAIMetrics(meter_provider.get_meter("test")),
         )
-        model = SessionModel(renderer, capture_content=capture)
+        renderer = model.renderer
+        assert isinstance(renderer, SpanRenderer)
         stdin = None
         if messages is not None:
             lines = [json.dumps({"type": "user_message", "text": m}) for m in messages]

@@ -1,4 +1,4 @@
-"""One price table, then reconciliation: per-call costs add up to the reported query cost."""
+"""Exact per-call prices from the maintained database; shares of a reported figure add up."""
 
 from __future__ import annotations
 
@@ -6,77 +6,96 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from runner.otel.pricing import Price, price_for, reconcile
+from runner.otel.pricing import CallCost, canonical, model_price, price, share
 from runner.types import Usage
 
 
 @pytest.mark.parametrize(
-    ("model", "input_price"),
+    ("model", "input_price", "window"),
     [
-        ("claude-sonnet-4-5", 3.0),
-        ("claude-sonnet-4-5-20250929", 3.0),
-        ("us.anthropic.claude-sonnet-4-5-20250929-v1:0", 3.0),
-        ("claude-opus-4-1-20250805", 15.0),
-        ("claude-opus-4-5", 5.0),
-        ("claude-haiku-4-5", 1.0),
-        ("claude-3-5-haiku-20241022", 0.8),
+        ("claude-sonnet-4-5", 3.0, 200_000),
+        ("claude-sonnet-4-5-20250929", 3.0, 200_000),
+        ("us.anthropic.claude-sonnet-4-5-20250929-v1:0", 3.0, 200_000),
+        ("claude-sonnet-4-5@20250929", 3.0, 200_000),
+        ("claude-sonnet-4-5[1m]", 3.0, 200_000),
+        ("claude-opus-4-1-20250805", 15.0, 200_000),
+        ("claude-opus-4-5", 5.0, 200_000),
+        ("claude-haiku-4-5", 1.0, 200_000),
     ],
 )
-def test_price_for_known_models(model: str, input_price: float) -> None:
-    price = price_for(model)
-    assert price is not None and price.input == input_price
+def test_known_models_and_provider_spellings(model: str, input_price: float, window: int) -> None:
+    found = model_price(model)
+    assert found is not None and found.base.input == input_price
+    assert found.context_window == window
+
+
+def test_canonical_names() -> None:
+    assert canonical("us.anthropic.claude-sonnet-4-5-20250929-v1:0") == "claude-sonnet-4-5-20250929"
+    assert canonical("anthropic/claude-opus-4-5") == "claude-opus-4-5"
+    assert canonical("claude-sonnet-4-5[1m]") == "claude-sonnet-4-5"
 
 
 def test_unknown_model_has_no_price() -> None:
-    assert price_for("gpt-5") is None
-    assert price_for(None) is None
+    assert model_price("gpt-5") is None
+    assert price("my-proxy-model", Usage(1, 1)) is None
+    assert price(None, Usage(1, 1)) is None
 
 
-def test_price_matches_what_claude_code_charges() -> None:
-    # Measured: CLI 2.1.330 reported 0.00326025 for these three calls of claude-sonnet-4-5.
-    price = Price(3.0, 15.0, 3.75, 0.30)
-    total = sum(
-        price.cost(u)
-        for u in (Usage(100, 20, 50, 10), Usage(200, 30, 60, 0), Usage(300, 40, 70, 5))
+def test_price_matches_what_claude_code_charges_for_5_minute_and_1_hour_writes() -> None:
+    # Measured against CLI 2.1.330 (a local server answering these usages): $0.0645 for
+    # 1000 in, 100 out and 10,000 one-hour cache writes; $0.00326025 for the three calls below.
+    assert price("claude-sonnet-4-5", Usage(1000, 100, 0, 10_000, 10_000)).total == (  # type: ignore[union-attr]
+        pytest.approx(0.0645, abs=1e-12)
     )
+    calls = (Usage(100, 20, 50, 10), Usage(200, 30, 60, 0), Usage(300, 40, 70, 5))
+    total = sum(price("claude-sonnet-4-5", u).total for u in calls)  # type: ignore[union-attr]
     assert total == pytest.approx(0.00326025, abs=1e-12)
 
 
-def test_reconcile_scales_table_costs_to_the_reported_figure() -> None:
-    calls = [("claude-sonnet-4-5", Usage(1000, 100)), ("claude-sonnet-4-5", Usage(2000, 0))]
-    costs = reconcile(calls, reported=0.02)
-    assert sum(c.cost_usd for c in costs) == pytest.approx(0.02, abs=1e-15)
-    assert costs[0].cost_usd / costs[1].cost_usd == pytest.approx(4500 / 6000)
-    assert {c.source for c in costs} == {"reconciled"}
+def test_one_hour_writes_cost_twice_the_input_price() -> None:
+    five = price("claude-haiku-4-5", Usage(0, 0, 0, 1_000_000))
+    hour = price("claude-haiku-4-5", Usage(0, 0, 0, 1_000_000, 1_000_000))
+    assert five is not None and hour is not None
+    assert (five.cache_write, hour.cache_write_1h) == (pytest.approx(1.25), pytest.approx(2.0))
 
 
-def test_unknown_model_shares_the_reported_cost_by_token_weight() -> None:
-    calls = [("mystery-model", Usage(1000, 0)), ("mystery-model", Usage(0, 200))]
-    costs = reconcile(calls, reported=0.5)
-    assert [c.cost_usd for c in costs] == pytest.approx([0.25, 0.25])
-    assert {c.source for c in costs} == {"reported_share"}
+def test_long_context_tier_applies_to_all_tokens_above_200k_input() -> None:
+    """Anthropic bills the whole call at the long-context rate once input (cache included)
+    passes 200k. Claude Code 2.1.330 does not (it reported $0.5925 for this call): the runner
+    prices it exactly and records the difference on the query span."""
+    usage = Usage(150_000, 1000, 100_000, 20_000, 10_000)
+    cost = price("claude-sonnet-4-5", usage)
+    assert cost is not None
+    assert cost.total == pytest.approx(
+        (150_000 * 6 + 1000 * 22.5 + 100_000 * 0.6 + 10_000 * 7.5 + 10_000 * 12) / 1e6
+    )
+    below = price("claude-sonnet-4-5", Usage(100_000, 1000, 99_000, 1000))
+    assert below is not None and below.input == pytest.approx(0.3)
 
 
-def test_without_a_reported_cost_the_table_is_used() -> None:
-    costs = reconcile([("claude-sonnet-4-5", Usage(1_000_000, 0))], reported=None)
-    assert costs[0].cost_usd == pytest.approx(3.0) and costs[0].source == "price_table"
+def test_cost_details_use_langfuse_keys_and_sum_to_the_total() -> None:
+    cost = price("claude-sonnet-4-5", Usage(1000, 100, 500, 2000, 1000))
+    assert cost is not None
+    details = cost.details()
+    assert set(details) == {
+        "input",
+        "output",
+        "cache_read_input_tokens",
+        "cache_creation_input_tokens",
+        "cache_creation_1h_input_tokens",
+        "total",
+    }
+    assert sum(v for k, v in details.items() if k != "total") == pytest.approx(details["total"])
+    assert CallCost(unsplit=0.25).details() == {"total": 0.25}
 
 
-usages = st.builds(
-    Usage,
-    st.integers(0, 10**6),
-    st.integers(0, 10**5),
-    st.integers(0, 10**6),
-    st.integers(0, 10**5),
-)
-models = st.sampled_from(["claude-sonnet-4-5", "claude-opus-4-1", "claude-haiku-4-5", "odd"])
+counts = st.integers(0, 10_000_000)
+usages = st.builds(Usage, counts, counts, counts, counts)
 
 
-@given(st.lists(st.tuples(models, usages), min_size=1, max_size=30), st.floats(0, 100))
-def test_reconciled_costs_always_sum_to_the_reported_cost(
-    calls: list[tuple[str, Usage]], reported: float
-) -> None:
-    costs = reconcile(calls, reported)
-    assert len(costs) == len(calls)
-    assert all(isinstance(c.cost_usd, float) and c.cost_usd >= 0 for c in costs)
-    assert sum(c.cost_usd for c in costs) == pytest.approx(reported, abs=1e-9)
+@given(st.floats(0, 100), st.lists(usages, min_size=1, max_size=20))
+def test_shares_add_up_exactly(amount: float, calls: list[Usage]) -> None:
+    parts = share(amount, calls)
+    assert len(parts) == len(calls)
+    assert all(p >= 0 for p in parts)
+    assert sum(parts) == pytest.approx(amount, abs=1e-9)

@@ -4,6 +4,7 @@ sessions: the real SDK and Claude Code CLI against the scripted Messages API ser
 from __future__ import annotations
 
 import json
+from datetime import datetime
 
 import pytest
 from opentelemetry.trace import StatusCode
@@ -80,11 +81,22 @@ def test_chat_spans_match_the_calls_served_with_inclusive_input_tokens(
         )
         assert a["gen_ai.usage.output_tokens"] == u["output_tokens"]
         assert a["gen_ai.usage.cache_read.input_tokens"] == u["cache_read_input_tokens"]
-        assert a["gen_ai.usage.cache_creation.input_tokens"] == u["cache_creation_input_tokens"]
+        assert a["gen_ai.usage.cache_write.input_tokens"] == u["cache_creation_input_tokens"]
+        assert json.loads(a["langfuse.observation.usage_details"]) == {  # type: ignore[arg-type]
+            "input": u["input_tokens"],
+            "output": u["output_tokens"],
+            "cache_read_input_tokens": u["cache_read_input_tokens"],
+            "cache_creation_input_tokens": u["cache_creation_input_tokens"],
+        }
+        details = json.loads(a["langfuse.observation.cost_details"])  # type: ignore[arg-type]
+        assert details["total"] == pytest.approx(expected_cost(u), abs=1e-12)
+        assert a["agentic_session.cost_source"] == "price"
         assert list(a["gen_ai.response.finish_reasons"]) == [call.stop_reason]
         assert isinstance(a["gen_ai.usage.cost"], float)
         assert a["gen_ai.usage.cost"] == pytest.approx(expected_cost(u), abs=1e-12)
         assert isinstance(a["gen_ai.response.time_to_first_chunk"], float)
+        first_chunk = datetime.fromisoformat(a["langfuse.observation.completion_start_time"])  # type: ignore[arg-type]
+        assert span.start_time <= first_chunk.timestamp() * 1e9 <= span.end_time  # type: ignore[operator]
         assert a["gen_ai.conversation.id"]  # the SDK's session id
         # Honest times: the span covers the request the server served.
         assert span.start_time is not None and span.end_time is not None
@@ -100,9 +112,15 @@ def test_chat_costs_of_a_query_add_up_to_the_reported_cost(traced_session: RunTr
     chat_costs = [s.attributes["gen_ai.usage.cost"] for s in t.named("chat ")]  # type: ignore[index]
     assert sum(chat_costs) == pytest.approx(query_outcome.cost_usd, abs=1e-9)
     query = t.one("invoke_agent claude-code").attributes or {}
-    assert query["gen_ai.usage.cost"] == pytest.approx(query_outcome.cost_usd, abs=1e-12)
+    assert query["agentic_session.cost_usd"] == pytest.approx(query_outcome.cost_usd, abs=1e-12)
+    assert query["agentic_session.cost.reported_usd"] == pytest.approx(query_outcome.cost_usd)
+    assert "agentic_session.cost.difference_usd" not in query  # priced exactly: no difference
     assert query["gen_ai.usage.output_tokens"] == 85 + 42 + 38
-    assert {s.attributes["agentic_session.cost_source"] for s in t.named("chat ")} == {"reconciled"}  # type: ignore[index]
+    assert "gen_ai.usage.cost" not in query
+    # Usage and cost only on chat spans: Langfuse sums cost over every non-agent observation.
+    for span in [t.root, *t.named("execute_tool")]:
+        assert not [k for k in span.attributes or {} if k.startswith(("gen_ai.usage", "llm."))]
+        assert "langfuse.observation.cost_details" not in (span.attributes or {})
 
 
 def test_tool_spans_have_real_durations_ids_and_nest_under_the_query(
@@ -138,8 +156,14 @@ def test_an_api_error_marks_the_call_the_query_and_the_session(traced_session: R
     assert query.attributes["error.type"] == "model_error"  # type: ignore[index]
     assert t.root.status.status_code == StatusCode.ERROR
     assert t.root.attributes["error.type"] == "model_error"  # type: ignore[index]
-    output = json.loads(t.root.attributes["langfuse.trace.output"])  # type: ignore[arg-type,index]
+    output = json.loads(t.root.attributes["langfuse.observation.output"])  # type: ignore[arg-type,index]
     assert output["success"] is False and output["status"] == "model_error"
+    assert (
+        t.root.attributes["langfuse.trace.output"]
+        == t.root.attributes[  # type: ignore[index]
+            "langfuse.observation.output"
+        ]
+    )
 
 
 def test_a_timeout_ends_every_span_with_error(traced_session: RunTraced) -> None:
@@ -167,8 +191,8 @@ def test_two_turn_interactive_session_gives_one_query_span_per_turn_in_one_trace
     ]
     for span, outcome, cost in zip(queries, t.outcome.queries, per_query, strict=True):
         a = span.attributes or {}
-        assert a["gen_ai.usage.cost"] == pytest.approx(cost, abs=1e-12)
-        assert a["gen_ai.usage.cost"] == pytest.approx(outcome.cost_usd, abs=1e-12)
+        assert a["agentic_session.cost_usd"] == pytest.approx(cost, abs=1e-12)
+        assert a["agentic_session.cost_usd"] == pytest.approx(outcome.cost_usd, abs=1e-12)
         chats = [c for c in t.children(span) if c.name.startswith("chat ")]
         assert sum(c.attributes["gen_ai.usage.cost"] for c in chats) == pytest.approx(  # type: ignore[index]
             outcome.cost_usd, abs=1e-9

@@ -65,10 +65,13 @@ def test_a_backend_down_then_back_receives_what_came_after_and_the_report_counts
     assert failed_before >= 1, "nothing was exported while the backend was down"
     received = backend.spans("/api/public/otel/v1/traces")
     names = [s.name for s in received]
-    assert "agentic-session" in names and names.count("chat claude-sonnet-4-5") == 7
+    assert "agentic-session" in names and "invoke_agent claude-code" in names
     total = 1 + 1 + 7 + 6  # session, query, chats, tools
     lost = total - len(received)
-    assert 1 <= lost <= 3  # the tool spans that ended while the backend answered 500
+    # Live export: what ended while the backend answered 500 (at most the first three calls
+    # and their tools, and a batch in flight) is lost; the rest arrives.
+    assert 1 <= lost <= 8
+    assert names.count("chat claude-sonnet-4-5") >= 7 - 4
     (report,) = [line for line in done.stderr.splitlines() if "not delivered" in line]
     assert re.search(rf"\b{lost} of {total} spans were not delivered", report), report
     assert "HTTP 5xx" in done.stderr

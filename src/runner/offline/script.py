@@ -19,15 +19,26 @@ class Usage:
     output_tokens: int
     cache_read_input_tokens: int = 0
     cache_creation_input_tokens: int = 0
+    cache_creation_1h_input_tokens: int = 0
+    """The part of `cache_creation_input_tokens` written with the 1-hour TTL."""
 
-    def start_snapshot(self) -> dict[str, int]:
-        """The usage sent in `message_start` (output is a placeholder, as the real API does)."""
+    def as_dict(self) -> dict[str, Any]:
+        """Final usage, with the `cache_creation` TTL breakdown the API sends."""
         return {
             "input_tokens": self.input_tokens,
             "cache_creation_input_tokens": self.cache_creation_input_tokens,
             "cache_read_input_tokens": self.cache_read_input_tokens,
-            "output_tokens": 1,
+            "output_tokens": self.output_tokens,
+            "cache_creation": {
+                "ephemeral_5m_input_tokens": self.cache_creation_input_tokens
+                - self.cache_creation_1h_input_tokens,
+                "ephemeral_1h_input_tokens": self.cache_creation_1h_input_tokens,
+            },
         }
+
+    def start_snapshot(self) -> dict[str, Any]:
+        """The usage sent in `message_start` (output is a placeholder, as the real API does)."""
+        return {**self.as_dict(), "output_tokens": 1}
 
 
 @dataclass(frozen=True)

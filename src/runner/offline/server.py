@@ -32,7 +32,7 @@ class ServedCall:
     step: int | None
     """Index of the script step served; None when the script was exhausted."""
     message_id: str = ""
-    usage: dict[str, int] = field(default_factory=dict)
+    usage: dict[str, Any] = field(default_factory=dict)
     stop_reason: str | None = None
     tool_use_ids: list[str] = field(default_factory=list)
     last_user_text: str = ""
@@ -220,12 +220,7 @@ class OfflineMessagesServer:
                 message_id = server._next_id("msg")
                 model = reply.model or call.model
                 call.model, call.message_id = model, message_id
-                call.usage = {
-                    "input_tokens": reply.usage.input_tokens,
-                    "output_tokens": reply.usage.output_tokens,
-                    "cache_read_input_tokens": reply.usage.cache_read_input_tokens,
-                    "cache_creation_input_tokens": reply.usage.cache_creation_input_tokens,
-                }
+                call.usage = reply.usage.as_dict()
                 self.send_response(200)
                 self.send_header("Content-Type", "text/event-stream")
                 self.send_header("Cache-Control", "no-cache")

@@ -3,8 +3,9 @@
 Content (prompts, completions, tool arguments and results) is captured only when
 OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT opts in (`true`, `span_only` or
 `span_and_event`, any case); the default is off, as the OTel GenAI conventions ask. Whatever is
-captured is redacted (runner.redaction) and truncated to `max_chars` (default 8192 characters
-per attribute value; RUNNER_CONTENT_MAX_CHARS changes it).
+captured is redacted (runner.redaction) and truncated leaf by leaf: each string in a structure
+is cut to `max_chars` (default 8192 characters; RUNNER_CONTENT_MAX_CHARS changes it) before the
+structure is serialised, so a value is always valid JSON.
 """
 
 from __future__ import annotations
@@ -29,26 +30,37 @@ class ContentPolicy:
         self.redactor = redactor
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str]) -> ContentPolicy:
+    def off(cls) -> ContentPolicy:
+        return cls(False, Redactor())
+
+    @classmethod
+    def from_env(
+        cls, environ: Mapping[str, str], warnings: list[str] | None = None
+    ) -> ContentPolicy:
+        """From the environment; problems go to `warnings` (else are logged)."""
+
+        def warn(message: str) -> None:
+            if warnings is None:
+                log.warning("%s", message)
+            else:
+                warnings.append(message)
+
         raw = environ.get(CAPTURE_MESSAGE_CONTENT, "").strip().lower()
         capture = raw in _ON
         if raw not in _ON and raw not in _OFF:
-            log.warning(
-                "%s=%r is unknown; content capture stays off (use true or false)",
-                CAPTURE_MESSAGE_CONTENT,
-                raw,
+            warn(
+                f"{CAPTURE_MESSAGE_CONTENT}={raw!r} is unknown; content capture stays off "
+                f"(use true or false)"
             )
         max_chars = DEFAULT_MAX_CHARS
         limit = environ.get(CONTENT_MAX_CHARS, "").strip()
         if limit:
-            if limit.isdigit() and int(limit) > 0:
+            if limit.isascii() and limit.isdigit() and int(limit) > 0:
                 max_chars = int(limit)
             else:
-                log.warning(
-                    "%s=%r is not a positive integer; using %d",
-                    CONTENT_MAX_CHARS,
-                    limit,
-                    DEFAULT_MAX_CHARS,
+                warn(
+                    f"{CONTENT_MAX_CHARS}={limit!r} is not a positive integer; "
+                    f"using {DEFAULT_MAX_CHARS}"
                 )
         return cls(capture, Redactor(secret_values(environ), max_chars=max_chars))
 

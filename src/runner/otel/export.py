@@ -167,7 +167,8 @@ class CountingSpanExporter(SpanExporter):
         client._submit = recording_submit
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
-        self._last = None
+        # `_last` is kept from earlier batches: after an abort, the exporter fails the batches
+        # still queued without trying them, and their reason is the last one seen.
         self.in_flight = True
         try:
             result = self.inner.export(spans)
@@ -177,6 +178,7 @@ class CountingSpanExporter(SpanExporter):
         finally:
             self.in_flight = False
         if result is SpanExportResult.SUCCESS:
+            self._last = None
             self.health.success(len(spans))
         else:
             status, error = self._last or (None, None)

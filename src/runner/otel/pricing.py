@@ -1,95 +1,239 @@
-"""Per-call cost: one price table, then reconciliation to the cost Claude Code reports.
+"""Exact per-call prices, from a maintained source; Claude Code's reported figure is the check.
 
-Claude Code reports cost per query (cumulative `total_cost_usd`; the driver takes differences),
-not per LLM call. Each call's share is priced from the table below, then all shares of a query are
-scaled so they add up to the reported figure exactly. For a model the table does not know, the
-reported cost is shared by token weight (Claude's price ratios: output 5x input, cache write
-1.25x, cache read 0.1x), so the sum still matches.
+Prices come from `genai-prices` (pydantic's maintained price database: every Claude model, the
+1-hour cache-write price, long-context tiers, context windows). Weighed against a hand table:
+the database knows models a table would miss (the CLI already names newer ones) and is updated
+with each release; it costs ~0.2 s to import, so `warm()` loads it on a background thread while
+the CLI starts, and prices are cached per model (a call then costs a few µs).
+
+Each call is priced from its own usage:
+    uncached input × input + output × output + cache reads × cache_read
+    + 5-minute writes × cache_write + 1-hour writes × cache_write_1h
+at the tier its total input (cache included) falls in. Where the database has no 1-hour price,
+Anthropic's rule applies (2 × input). A model the database does not know has no price: the tree
+builder then holds its calls to the query's end and shares Claude Code's reported figure.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import logging
+import re
+import threading
 from dataclasses import dataclass
+from decimal import Decimal
+from functools import lru_cache
+from typing import Any
 
 from runner.types import Usage
 
+log = logging.getLogger("runner.otel")
 
-@dataclass(frozen=True)
-class Price:
-    """USD per million tokens."""
+_PREFIXES = re.compile(r"^(?:.*/)?(?:(?:us|eu|apac|global)\.)?(?:anthropic\.)?")
+_SUFFIXES = re.compile(r"(?:\[[^\]]*\]|@\d+|-v\d+(?::\d+)?)$")
+_loaded = threading.Event()
+_warming = threading.Event()
+
+
+@dataclass(frozen=True, slots=True)
+class Rates:
+    """USD per million tokens, after the tier is chosen."""
 
     input: float
     output: float
-    cache_write: float
     cache_read: float
+    cache_write: float
+    cache_write_1h: float
 
-    def cost(self, usage: Usage) -> float:
+
+@dataclass(frozen=True, slots=True)
+class ModelPrice:
+    model_id: str
+    """The price database's id for the model."""
+    context_window: int | None
+    base: Rates
+    tiers: tuple[tuple[int, Rates], ...] = ()
+    """(total input tokens above which, rates) in ascending order: a cliff, as Anthropic bills."""
+
+    def rates(self, total_input_tokens: int) -> Rates:
+        chosen = self.base
+        for start, rates in self.tiers:
+            if total_input_tokens > start:
+                chosen = rates
+        return chosen
+
+
+@dataclass(frozen=True, slots=True)
+class CallCost:
+    """A call's cost in USD, by usage kind (the keys Langfuse's Claude prices use)."""
+
+    input: float = 0.0
+    output: float = 0.0
+    cache_read: float = 0.0
+    cache_write: float = 0.0
+    cache_write_1h: float = 0.0
+    unsplit: float = 0.0
+    """A share of a reported figure, known only as a total."""
+
+    @property
+    def total(self) -> float:
         return (
-            usage.input_tokens * self.input
-            + usage.output_tokens * self.output
-            + usage.cache_creation_input_tokens * self.cache_write
-            + usage.cache_read_input_tokens * self.cache_read
-        ) / 1e6
+            self.input
+            + self.output
+            + self.cache_read
+            + self.cache_write
+            + self.cache_write_1h
+            + self.unsplit
+        )
+
+    def details(self) -> dict[str, float]:
+        """Langfuse's `cost_details`: its usage keys, then `total`."""
+        if self.unsplit:
+            return {"total": self.total}
+        out = {
+            "input": self.input,
+            "output": self.output,
+            "cache_read_input_tokens": self.cache_read,
+            "cache_creation_input_tokens": self.cache_write,
+        }
+        if self.cache_write_1h:
+            out["cache_creation_1h_input_tokens"] = self.cache_write_1h
+        out["total"] = self.total
+        return out
 
 
-# Anthropic list prices (5-minute cache writes). Longest prefix wins.
-PRICES: dict[str, Price] = {
-    "claude-opus-4-7": Price(5.0, 25.0, 6.25, 0.50),
-    "claude-opus-4-6": Price(5.0, 25.0, 6.25, 0.50),
-    "claude-opus-4-5": Price(5.0, 25.0, 6.25, 0.50),
-    "claude-opus-4-1": Price(15.0, 75.0, 18.75, 1.50),
-    "claude-opus-4": Price(15.0, 75.0, 18.75, 1.50),
-    "claude-3-opus": Price(15.0, 75.0, 18.75, 1.50),
-    "claude-sonnet-4": Price(3.0, 15.0, 3.75, 0.30),
-    "claude-3-7-sonnet": Price(3.0, 15.0, 3.75, 0.30),
-    "claude-3-5-sonnet": Price(3.0, 15.0, 3.75, 0.30),
-    "claude-haiku-4": Price(1.0, 5.0, 1.25, 0.10),
-    "claude-3-5-haiku": Price(0.80, 4.0, 1.0, 0.08),
-    "claude-3-haiku": Price(0.25, 1.25, 0.30, 0.03),
-}
-_WEIGHTS = Price(1.0, 5.0, 1.25, 0.10)
+def canonical(model: str) -> str:
+    """`us.anthropic.claude-sonnet-4-5-20250929-v1:0`, `claude-sonnet-4-5@20250929` and
+    `claude-sonnet-4-5[1m]` → the Anthropic API's name."""
+    name = _PREFIXES.sub("", model.strip().lower())
+    return _SUFFIXES.sub("", name)
 
 
-def price_for(model: str | None) -> Price | None:
-    """The table's price for a model id (provider prefixes like `us.anthropic.` are ignored)."""
+def warm() -> None:
+    """Load the price database on a daemon thread (the import takes ~0.2 s)."""
+
+    if _warming.is_set():
+        return
+    _warming.set()
+
+    def load() -> None:
+        try:
+            import genai_prices  # noqa: F401
+        except Exception:
+            log.debug("genai-prices could not be loaded", exc_info=True)
+        finally:
+            _loaded.set()
+
+    threading.Thread(target=load, name="price-database", daemon=True).start()
+
+
+@lru_cache(maxsize=64)
+def model_price(model: str | None) -> ModelPrice | None:
+    """The price of a model id, None when the database does not know it."""
     if not model:
         return None
-    name = model.lower().rsplit("/", 1)[-1]
-    name = name.split("anthropic.", 1)[-1]
-    best = None
-    for prefix in PRICES:
-        if name.startswith(prefix) and (best is None or len(prefix) > len(best)):
-            best = prefix
-    return PRICES[best] if best else None
+    try:
+        from genai_prices import Usage as PriceUsage
+        from genai_prices import calc_price
+    except ImportError:
+        return None
+    name = canonical(model)
+    try:
+        found = calc_price(PriceUsage(input_tokens=1), model_ref=name, provider_id="anthropic")
+    except (LookupError, ValueError):
+        return None
+    except Exception:
+        log.debug("price lookup failed for %s", name, exc_info=True)
+        return None
+    prices = found.model_price
+    return _model_price(found.model.id, found.model.context_window, prices)
 
 
-@dataclass(frozen=True)
-class CallCost:
-    cost_usd: float
-    source: str
-    """reconciled | reported_share | price_table"""
+def _model_price(model_id: str, window: int | None, prices: Any) -> ModelPrice | None:
+    fields = {
+        "input": prices.input_mtok,
+        "output": prices.output_mtok,
+        "cache_read": prices.cache_read_mtok,
+        "cache_write": prices.cache_write_mtok,
+        "cache_write_1h": prices.cache_write_1h_mtok,
+    }
+    if fields["input"] is None or fields["output"] is None:
+        return None
+    starts = sorted(
+        {tier.start for value in fields.values() if hasattr(value, "tiers") for tier in value.tiers}
+    )
+
+    def rates(threshold: int | None) -> Rates:
+        def at(value: Any) -> float | None:
+            if value is None:
+                return None
+            if hasattr(value, "tiers"):
+                chosen: Decimal = value.base
+                for tier in value.tiers:
+                    if threshold is not None and threshold >= tier.start:
+                        chosen = tier.price
+                return float(chosen)
+            return float(value)
+
+        base_input = at(fields["input"]) or 0.0
+        read = at(fields["cache_read"])
+        write = at(fields["cache_write"])
+        write_1h = at(fields["cache_write_1h"])
+        return Rates(
+            input=base_input,
+            output=at(fields["output"]) or 0.0,
+            cache_read=base_input * 0.1 if read is None else read,
+            cache_write=base_input * 1.25 if write is None else write,
+            cache_write_1h=base_input * 2 if write_1h is None else write_1h,
+        )
+
+    return ModelPrice(
+        model_id=model_id,
+        context_window=window,
+        base=rates(None),
+        tiers=tuple((start, rates(start)) for start in starts),
+    )
 
 
-def reconcile(calls: Sequence[tuple[str | None, Usage]], reported: float | None) -> list[CallCost]:
-    """Cost of each (model, usage) call; they sum to `reported` (within float rounding) when
-    it is given."""
-    priced = [price_for(model) for model, _ in calls]
-    table = [p.cost(u) if p else None for p, (_, u) in zip(priced, calls, strict=True)]
-    if reported is None:
-        return [CallCost(c or 0.0, "price_table") for c in table]
-    if not calls:
+def price(model: str | None, usage: Usage) -> CallCost | None:
+    """The exact cost of one call, None when the model has no known price."""
+    if _warming.is_set() and not _loaded.is_set():
+        _loaded.wait(5.0)  # warm() is still importing: wait rather than misprice
+    found = model_price(model)
+    if found is None:
+        return None
+    rates = found.rates(usage.total_input_tokens)
+    return CallCost(
+        input=usage.input_tokens * rates.input / 1e6,
+        output=usage.output_tokens * rates.output / 1e6,
+        cache_read=usage.cache_read_input_tokens * rates.cache_read / 1e6,
+        cache_write=usage.cache_creation_5m_input_tokens * rates.cache_write / 1e6,
+        cache_write_1h=usage.cache_creation_1h_input_tokens * rates.cache_write_1h / 1e6,
+    )
+
+
+TOKEN_WEIGHTS = Rates(input=1.0, output=5.0, cache_read=0.1, cache_write=1.25, cache_write_1h=2.0)
+"""Claude's price ratios, to share a reported figure among calls that have no price."""
+
+
+def weight(usage: Usage) -> float:
+    w = TOKEN_WEIGHTS
+    return (
+        usage.input_tokens * w.input
+        + usage.output_tokens * w.output
+        + usage.cache_read_input_tokens * w.cache_read
+        + usage.cache_creation_5m_input_tokens * w.cache_write
+        + usage.cache_creation_1h_input_tokens * w.cache_write_1h
+    )
+
+
+def share(amount: float, usages: list[Usage]) -> list[float]:
+    """`amount` split by token weight; the parts add up to it exactly."""
+    if not usages:
         return []
-    if all(c is not None for c in table) and sum(c for c in table if c) > 0:
-        weights = [c or 0.0 for c in table]
-        source = "reconciled"
-    else:
-        weights = [_WEIGHTS.cost(u) for _, u in calls]
-        source = "reported_share"
+    weights = [weight(u) for u in usages]
     total = sum(weights)
     if total <= 0:
-        # No tokens anywhere: put the whole figure on the last call rather than lose it.
-        return [CallCost(0.0, source)] * (len(calls) - 1) + [CallCost(reported, source)]
-    shares = [reported * w / total for w in weights]
-    shares[-1] = reported - sum(shares[:-1])  # exact sum, whatever the rounding
-    return [CallCost(max(0.0, s), source) for s in shares]
+        return [0.0] * (len(usages) - 1) + [amount]
+    parts = [amount * w / total for w in weights]
+    parts[-1] = amount - sum(parts[:-1])
+    return [max(0.0, p) for p in parts]

@@ -34,8 +34,12 @@ GEN_AI_USAGE_INPUT_TOKENS: Final = "gen_ai.usage.input_tokens"
 GEN_AI_USAGE_OUTPUT_TOKENS: Final = "gen_ai.usage.output_tokens"
 GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS: Final = "gen_ai.usage.cache_read.input_tokens"
 GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS: Final = "gen_ai.usage.cache_creation.input_tokens"
+"""The conventions' name until they renamed it `cache_write`; Langfuse still reads this one.
+Spans here carry `langfuse.observation.usage_details`, which Langfuse reads first, so the
+gen_ai names follow the conventions (GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS)."""
+GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS: Final = "gen_ai.usage.cache_write.input_tokens"
 GEN_AI_USAGE_COST: Final = "gen_ai.usage.cost"
-"""USD, a double. Langfuse reads it as the observation's total cost."""
+"""USD, a double, on chat spans only: Langfuse counts cost on every observation but agents."""
 GEN_AI_CONVERSATION_ID: Final = "gen_ai.conversation.id"
 """The Claude Code session id (the SDK's), not SESSION_ID."""
 GEN_AI_AGENT_NAME: Final = "gen_ai.agent.name"
@@ -65,6 +69,13 @@ LANGFUSE_OBSERVATION_OUTPUT: Final = "langfuse.observation.output"
 LANGFUSE_OBSERVATION_TYPE: Final = "langfuse.observation.type"
 LANGFUSE_OBSERVATION_LEVEL: Final = "langfuse.observation.level"
 LANGFUSE_OBSERVATION_STATUS_MESSAGE: Final = "langfuse.observation.status_message"
+LANGFUSE_OBSERVATION_USAGE_DETAILS: Final = "langfuse.observation.usage_details"
+"""JSON object of token counts by Langfuse usage key; read before any gen_ai.usage name."""
+LANGFUSE_OBSERVATION_COST_DETAILS: Final = "langfuse.observation.cost_details"
+"""JSON object of USD by usage key plus `total`; replaces Langfuse's own price."""
+LANGFUSE_OBSERVATION_COMPLETION_START_TIME: Final = "langfuse.observation.completion_start_time"
+"""ISO 8601: the first streamed chunk (Langfuse's time to first token)."""
+LANGFUSE_ENVIRONMENT: Final = "langfuse.environment"
 AGENTIC_SESSION_NAMESPACE: Final = "agentic_session.namespace"
 AGENTIC_SESSION_PROJECT: Final = "agentic_session.project"
 AGENTIC_SESSION_MODEL: Final = "agentic_session.model"
@@ -75,9 +86,22 @@ AGENTIC_SESSION_EXIT_CODE: Final = "agentic_session.exit_code"
 AGENTIC_SESSION_QUERY_INDEX: Final = "agentic_session.query.index"
 AGENTIC_SESSION_NUM_TURNS: Final = "agentic_session.num_turns"
 AGENTIC_SESSION_COST_SOURCE: Final = "agentic_session.cost_source"
-"""How a chat span's cost was found: `reconciled` (price table scaled to Claude Code's reported
-query cost), `reported_share` (model not in the table: the reported cost shared by token
-weight), `price_table` (no reported cost to reconcile with)."""
+"""How a chat span's cost was found: `price` (its own usage at the model's exact price),
+`reported_share` (a model without a price: Claude Code's reported figure, less the priced
+calls, shared by token weight), `unpriced` (neither: cost 0)."""
+AGENTIC_SESSION_COST_USD: Final = "agentic_session.cost_usd"
+"""Totals of a query, subagent or session (USD, double). Not a gen_ai name on purpose:
+Langfuse would count it again beside the chat spans."""
+AGENTIC_SESSION_COST_REPORTED_USD: Final = "agentic_session.cost.reported_usd"
+"""What Claude Code reported for the query (its total_cost_usd difference)."""
+AGENTIC_SESSION_COST_DIFFERENCE_USD: Final = "agentic_session.cost.difference_usd"
+"""Reported minus priced, set only when they differ."""
+AGENTIC_SESSION_LLM_CALLS: Final = "agentic_session.llm_calls"
+AGENTIC_SESSION_USAGE_PREFIX: Final = "agentic_session.usage."
+"""+ input_tokens (cache included), output_tokens, cache_read.input_tokens,
+cache_write.input_tokens: a session's or subagent's token totals."""
+AGENTIC_SESSION_TOOL_REQUESTED_BY: Final = "agentic_session.tool.requested_by"
+"""The gen_ai.response.id of the LLM call that asked for the tool."""
 TRACE_TAG: Final = "claude-code-runner"
 
 # --- metrics -----------------------------------------------------------------------------------

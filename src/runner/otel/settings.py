@@ -17,7 +17,10 @@ import base64
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Literal
 from urllib.parse import quote, urlparse
+
+from runner.otel.content import ContentPolicy
 
 log = logging.getLogger("runner.otel")
 
@@ -50,11 +53,19 @@ RUNNER_TRACE_VIEW = "RUNNER_TRACE_VIEW"
 """`true`/`false`: print the session's span tree on stderr at the end (default: if a tty)."""
 RUNNER_CLI_TELEMETRY = "RUNNER_CLI_TELEMETRY"
 """`true`: the Claude Code CLI exports its own telemetry to the same place, in the same trace."""
+LANGFUSE_TRACING_ENVIRONMENT = "LANGFUSE_TRACING_ENVIRONMENT"
+"""Langfuse environment of every span (`langfuse.environment`), e.g. production."""
+OTEL_BSP_SCHEDULE_DELAY = "OTEL_BSP_SCHEDULE_DELAY"
+DEFAULT_SCHEDULE_DELAY_MS = 1000
+"""The runner's default export interval (the SDK's is 5000 ms): a span that ended more than a
+second before a SIGKILL (OOM, eviction) is at the backend. At Claude's pace (a call every few
+seconds) that is still a handful of spans per request; set OTEL_BSP_SCHEDULE_DELAY to change."""
 
 DEFAULT_LANGFUSE_URL = "https://cloud.langfuse.com"
 LANGFUSE_OTEL_PATH = "/api/public/otel/v1/traces"
 DEFAULT_EXIT_BUDGET_S = 3.0
-MODES = ("otel", "langfuse-sdk", "off")
+Mode = Literal["otel", "langfuse-sdk", "off"]
+MODES: tuple[Mode, ...] = ("otel", "langfuse-sdk", "off")
 EXPORTERS = ("otlp", "console", "none")
 PROTOCOLS = ("http/protobuf", "grpc")
 SECRET_VARIABLES = (
@@ -74,6 +85,7 @@ TELEMETRY_VARIABLES = (
     LANGFUSE_SECRET_KEY,
     LANGFUSE_BASE_URL,
     LANGFUSE_HOST,
+    LANGFUSE_TRACING_ENVIRONMENT,
     RUNNER_EXIT_BUDGET,
     RUNNER_TRACE_VIEW,
     RUNNER_CLI_TELEMETRY,
@@ -126,8 +138,9 @@ class LangfuseTarget:
 
 @dataclass(frozen=True)
 class TelemetrySettings:
-    mode: str = "otel"
-    """otel | langfuse-sdk | off"""
+    """Every telemetry decision of a run, made once from the environment."""
+
+    mode: Mode = "otel"
     traces: tuple[str, ...] = ()
     """Trace exporters to build: `otlp` (collector), `langfuse`, `console`."""
     metrics: tuple[str, ...] = ()
@@ -137,6 +150,14 @@ class TelemetrySettings:
     exit_budget_s: float = DEFAULT_EXIT_BUDGET_S
     trace_view: bool | None = None
     cli_telemetry: bool = False
+    otlp_traces_endpoint: str = ""
+    """Where OTLP traces go (as the SDK derives it from the OTEL_* variables)."""
+    content: ContentPolicy = field(default_factory=ContentPolicy.off)
+    traceparent: str | None = None
+    """A valid W3C traceparent the session joins (TRACEPARENT), else None."""
+    tracestate: str | None = None
+    environment: str | None = None
+    schedule_delay_ms: int = DEFAULT_SCHEDULE_DELAY_MS
     warnings: tuple[str, ...] = ()
 
     @property
@@ -166,6 +187,14 @@ class TelemetrySettings:
 
         budget = _exit_budget(env, warnings)
         trace_view = flag(RUNNER_TRACE_VIEW)
+        content = ContentPolicy.from_env(env, warnings)
+        common = dict(
+            content=content,
+            traceparent=_traceparent(env, warnings),
+            tracestate=env.get(TRACESTATE) or None,
+            environment=env.get(LANGFUSE_TRACING_ENVIRONMENT, "").strip() or None,
+            schedule_delay_ms=_schedule_delay(env, warnings),
+        )
         mode = env.get(TELEMETRY_MODE, "").strip().lower() or "otel"
         if mode not in MODES:
             warnings.append(
@@ -175,7 +204,7 @@ class TelemetrySettings:
             mode = "off"
         if flag(OTEL_SDK_DISABLED):
             mode = "off"
-        base = dict(exit_budget_s=budget, trace_view=trace_view)
+        base = dict(exit_budget_s=budget, trace_view=trace_view, **common)
         if mode == "off":
             return cls(mode="off", warnings=tuple(warnings), **base)  # type: ignore[arg-type]
 
@@ -223,8 +252,12 @@ class TelemetrySettings:
             metrics_endpoint = has_endpoint or bool(env.get(OTEL_EXPORTER_OTLP_METRICS_ENDPOINT))
             if ("otlp" in metric_names or not metric_names) and metrics_endpoint and otlp_ok:
                 metrics.append("otlp")
+        traces_endpoint = env.get(OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) or _signal_url(
+            env.get(OTEL_EXPORTER_OTLP_ENDPOINT, ""), "traces", protocol or "http/protobuf"
+        )
         return cls(
             mode="otel",
+            otlp_traces_endpoint=traces_endpoint,
             traces=tuple(traces),
             metrics=tuple(metrics),
             protocol=protocol or "http/protobuf",
@@ -233,6 +266,82 @@ class TelemetrySettings:
             warnings=tuple(warnings),
             **base,  # type: ignore[arg-type]
         )
+
+
+def cli_environment(settings: TelemetrySettings, environ: Mapping[str, str]) -> dict[str, str]:
+    """The CLI's view of telemetry variables: credentials blanked unless it exports itself."""
+    blank = {name: "" for name in SECRET_VARIABLES if environ.get(name)}
+    if not settings.cli_telemetry or settings.mode != "otel":
+        return blank
+    env = {
+        "CLAUDE_CODE_ENABLE_TELEMETRY": "1",
+        "CLAUDE_CODE_ENHANCED_TELEMETRY_BETA": "1",
+    }
+    if "langfuse" in settings.traces and settings.langfuse is not None:
+        headers = ",".join(f"{k}={quote(v)}" for k, v in settings.langfuse.headers.items())
+        env.update(
+            {
+                "OTEL_TRACES_EXPORTER": "otlp",
+                "OTEL_METRICS_EXPORTER": "none",
+                "OTEL_LOGS_EXPORTER": "none",
+                "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "http/protobuf",
+                "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": settings.langfuse.traces_endpoint,
+                "OTEL_EXPORTER_OTLP_TRACES_HEADERS": headers,
+                **{name: "" for name in (LANGFUSE_PUBLIC_KEY, LANGFUSE_SECRET_KEY)},
+            }
+        )
+    elif "otlp" in settings.traces:
+        env.update(
+            {
+                "OTEL_TRACES_EXPORTER": "otlp",
+                "OTEL_METRICS_EXPORTER": "otlp" if "otlp" in settings.metrics else "none",
+                "OTEL_LOGS_EXPORTER": "otlp",
+            }
+        )
+    return env
+
+
+def _traceparent(env: Mapping[str, str], warnings: list[str]) -> str | None:
+    raw = env.get(TRACEPARENT, "").strip()
+    if not raw:
+        return None
+    parts = raw.split("-")
+    hexdigits = set("0123456789abcdef")
+    valid = (
+        len(parts) >= 4
+        and [len(p) for p in parts[:4]] == [2, 32, 16, 2]
+        and all(set(p) <= hexdigits for p in parts[:4])
+        and parts[0] != "ff"
+        and set(parts[1]) != {"0"}
+        and set(parts[2]) != {"0"}
+    )
+    if not valid:
+        warnings.append(
+            f"{TRACEPARENT}={quote(raw[:80], safe='-')!r} is not a W3C traceparent "
+            f"(00-<32 hex>-<16 hex>-<2 hex>); the session starts a new trace"
+        )
+        return None
+    return raw
+
+
+def _schedule_delay(env: Mapping[str, str], warnings: list[str]) -> int:
+    raw = env.get(OTEL_BSP_SCHEDULE_DELAY, "").strip()
+    if not raw:
+        return DEFAULT_SCHEDULE_DELAY_MS
+    if raw.isascii() and raw.isdigit():
+        return int(raw)
+    warnings.append(
+        f"{OTEL_BSP_SCHEDULE_DELAY}={raw!r} is not a whole number of milliseconds; "
+        f"using {DEFAULT_SCHEDULE_DELAY_MS}"
+    )
+    return DEFAULT_SCHEDULE_DELAY_MS
+
+
+def _signal_url(base: str, signal: str, protocol: str) -> str:
+    """What the SDK derives from OTEL_EXPORTER_OTLP_ENDPOINT."""
+    if protocol == "grpc" or not base:
+        return base
+    return f"{base.rstrip('/')}/v1/{signal}"
 
 
 def _exit_budget(env: Mapping[str, str], warnings: list[str]) -> float:

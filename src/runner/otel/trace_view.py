@@ -24,7 +24,7 @@ def _label(span: ReadableSpan) -> str:
     )
     if tokens_in is not None or tokens_out is not None:
         parts.append(f"{tokens_in or 0}→{tokens_out or 0} tok")
-    cost = a.get(sc.GEN_AI_USAGE_COST)
+    cost = a.get(sc.GEN_AI_USAGE_COST, a.get(sc.AGENTIC_SESSION_COST_USD))
     if isinstance(cost, float) and cost > 0:
         parts.append(f"${cost:.6f}")
     if span.status.status_code == StatusCode.ERROR:

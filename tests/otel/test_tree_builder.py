@@ -1,7 +1,8 @@
-"""The session model on hand-built SDK messages: grouping, nesting, and robustness.
+"""The tree builder on hand-built SDK messages (through the event adapter, as the driver does):
+grouping, nesting, live ending, and robustness.
 
 The property test feeds arbitrary sequences (out of order, missing results, duplicate ids,
-unknown block and message types) and asserts the mapper never raises and ends every span.
+unknown block and message types) and asserts the pipeline never raises and ends every span.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import pytest
 from claude_agent_sdk import AssistantMessage, ResultMessage, StreamEvent, UserMessage
 from claude_agent_sdk.types import SystemMessage, TextBlock, ToolResultBlock, ToolUseBlock
 from hypothesis import HealthCheck, given, settings
@@ -18,24 +20,56 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from runner.config import Tenancy
+from runner.events import EventAdapter
+from runner.otel import session_observer
 from runner.otel.content import ContentPolicy
-from runner.otel.mapper import SpanRenderer
-from runner.otel.model import SessionModel
+from runner.otel.span_renderer import SpanRenderer
+from runner.otel.tree_builder import TreeBuilder
 from runner.redaction import Redactor
-from runner.types import HookEvent, QueryOutcome, QueryStart, SessionOutcome, SessionStart, Usage
+from runner.types import QueryOutcome, QueryStart, SessionOutcome, SessionStart, Usage
 
 
-def _model(capture: bool = False) -> tuple[SessionModel, SpanRenderer, InMemorySpanExporter]:
+@dataclass(frozen=True)
+class HookEvent:
+    """A hook input as the CLI sends it."""
+
+    name: str
+    data: dict[str, Any]
+    at_ns: int
+
+
+class Fed:
+    """The tree builder fed the way the driver feeds it: through the event adapter."""
+
+    def __init__(self, builder: TreeBuilder) -> None:
+        self.builder = builder
+        self.adapter = EventAdapter()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.builder, name)
+
+    def on_message(self, message: object, at_ns: int) -> None:
+        for event in self.adapter.from_message(message, at_ns):
+            self.builder.on_event(event)
+
+    def on_hook(self, hook: HookEvent) -> None:
+        data = {**hook.data, "hook_event_name": hook.name}
+        for event in self.adapter.from_hook(data, hook.at_ns):
+            self.builder.on_event(event)
+
+
+def _model(capture: bool = False) -> tuple[Fed, SpanRenderer, InMemorySpanExporter]:
     exporter = InMemorySpanExporter()
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(exporter))
-    renderer = SpanRenderer(
+    builder = session_observer(
         provider.get_tracer("t"), ContentPolicy(capture, Redactor()), attach=False
     )
-    return SessionModel(renderer, capture_content=capture), renderer, exporter
+    assert isinstance(builder.renderer, SpanRenderer)
+    return Fed(builder), builder.renderer, exporter
 
 
-def _start(model: SessionModel, t: int = 1) -> None:
+def _start(model: Fed, t: int = 1) -> None:
     model.on_session_start(SessionStart("s", "claude-sonnet-4-5", False, "/w", Tenancy(), "p", t))
     model.on_query_start(QueryStart(1, "p", t + 1))
 
@@ -81,15 +115,22 @@ def test_assistant_messages_sharing_a_message_id_are_one_call_with_final_usage()
         13,
     )
     model.on_message(_se({"type": "message_stop"}), 14)
-    model.on_query_end(QueryOutcome(1, 20, False, cost_usd=0.5))
-    model.on_session_end(SessionOutcome("success", 0, 21))
+    # Live: the call is exported at its message_stop, before the query ends.
     chats = [s for s in exporter.get_finished_spans() if s.name.startswith("chat")]
     assert len(chats) == 1
+    model.on_query_end(QueryOutcome(1, 20, False, cost_usd=0.5))
+    model.on_session_end(SessionOutcome("success", 0, 21))
     a = chats[0].attributes or {}
     assert a["gen_ai.usage.output_tokens"] == 77
     assert a["gen_ai.usage.input_tokens"] == 15
-    assert a["gen_ai.usage.cost"] == 0.5
+    # Its own exact price (Sonnet 4.5: $3 input, $0.30 cache read, $15 output per MTok) ...
+    assert a["gen_ai.usage.cost"] == pytest.approx((10 * 3 + 5 * 0.3 + 77 * 15) / 1e6, abs=1e-15)
     assert (chats[0].start_time, chats[0].end_time) == (2, 14)
+    # ... and the reported figure is the check: the query span records the difference.
+    (query,) = [s for s in exporter.get_finished_spans() if s.name.startswith("invoke_agent")]
+    assert query.attributes["agentic_session.cost.difference_usd"] == pytest.approx(  # type: ignore[index]
+        0.5 - a["gen_ai.usage.cost"], abs=1e-15
+    )
     # The tool never ran (no hooks, no result): it is ended at the query's end.
     assert renderer.spans_started == renderer.spans_ended
 

@@ -1,14 +1,20 @@
-"""The one place that chooses: Resource, TracerProvider, MeterProvider and their exporters.
+"""The export pipeline: settings → providers → exporters, and a shutdown within the budget.
 
+The one place that chooses: Resource, TracerProvider, MeterProvider and their exporters.
 Providers are built with `shutdown_on_exit=False`: the SDK's exit hook would block exit for the
-exporter's full timeout and retries (6-40 s measured with a hung backend). `Telemetry.shutdown`
-enforces the exit budget instead. Only batch processors sit on the session's path.
+exporter's full timeout and retries (6-40 s measured with a hung backend). `shutdown` enforces
+the exit budget instead. Only batch processors sit on the session's path; their export interval
+is the runner's default (1 s, settings.DEFAULT_SCHEDULE_DELAY_MS) unless OTEL_BSP_SCHEDULE_DELAY
+says otherwise.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
+import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -26,7 +32,6 @@ from runner.otel.export import CountingSpanExporter, ExportHealth, silence_sdk_e
 from runner.otel.settings import (
     OTEL_EXPORTER_OTLP_ENDPOINT,
     OTEL_EXPORTER_OTLP_METRICS_ENDPOINT,
-    OTEL_EXPORTER_OTLP_TRACES_ENDPOINT,
     TelemetrySettings,
 )
 
@@ -34,6 +39,7 @@ if TYPE_CHECKING:
     from opentelemetry.sdk.metrics import MeterProvider
     from opentelemetry.sdk.metrics.export import MetricExporter
 
+log = logging.getLogger("runner.otel")
 DEFAULT_SERVICE_NAME = "claude-code-runner"
 DOWNWARD_API = {
     "POD_NAMESPACE": "k8s.namespace.name",
@@ -76,6 +82,14 @@ class SpanCollector(SpanProcessor):
 
 
 @dataclass
+class ShutdownResult:
+    within_budget: bool
+    waiting: bool
+    """An export was still waiting for the backend's answer when the budget ran out."""
+    seconds: float
+
+
+@dataclass
 class Pipeline:
     tracer_provider: TracerProvider
     meter_provider: MeterProvider | None
@@ -83,6 +97,51 @@ class Pipeline:
     collector: SpanCollector | None = None
     destinations: list[str] = field(default_factory=list)
     span_exporters: list[CountingSpanExporter] = field(default_factory=list)
+
+    def shutdown(self, budget_s: float) -> ShutdownResult:
+        """Flush and shut the providers down within `budget_s`. Just before the budget runs
+        out, retries are aborted so the batch in hand fails with its reason, counted."""
+        started = time.monotonic()
+
+        def work() -> None:
+            self.tracer_provider.shutdown()
+            if self.meter_provider is not None:
+                self.meter_provider.shutdown()
+
+        grace = min(0.5, budget_s / 4)
+        thread = start_daemon(work)
+        thread.join(budget_s - grace)
+        if thread.is_alive():
+            for exporter in self.span_exporters:
+                exporter.abort()
+            thread.join(grace)
+        return ShutdownResult(
+            within_budget=not thread.is_alive(),
+            waiting=any(e.in_flight for e in self.span_exporters),
+            seconds=time.monotonic() - started,
+        )
+
+
+def start_daemon(work: Callable[[], None]) -> threading.Thread:
+    """Run `work` on a daemon thread (it never holds the process's exit); failures are one
+    warning."""
+
+    def run() -> None:
+        try:
+            work()
+        except Exception as exc:  # noqa: BLE001
+            log.warning("telemetry: shutdown failed (%s)", type(exc).__name__)
+
+    thread = threading.Thread(target=run, name="telemetry-shutdown", daemon=True)
+    thread.start()
+    return thread
+
+
+def run_bounded(work: Callable[[], None], budget_s: float) -> bool:
+    """Run `work`, waiting at most `budget_s`. True if it finished."""
+    thread = start_daemon(work)
+    thread.join(budget_s)
+    return not thread.is_alive()
 
 
 def build_pipeline(
@@ -100,7 +159,9 @@ def build_pipeline(
         pipeline.destinations.append(f"traces → {health.endpoint}")
         counting = CountingSpanExporter(exporter, health)
         pipeline.span_exporters.append(counting)
-        tracer_provider.add_span_processor(BatchSpanProcessor(counting))
+        tracer_provider.add_span_processor(
+            BatchSpanProcessor(counting, schedule_delay_millis=settings.schedule_delay_ms)
+        )
     if collect:
         pipeline.collector = SpanCollector()
         tracer_provider.add_span_processor(pipeline.collector)
@@ -149,9 +210,7 @@ def _span_exporter(
             )
 
         return langfuse, target.traces_endpoint
-    endpoint = environ.get(OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) or _signal_url(
-        environ.get(OTEL_EXPORTER_OTLP_ENDPOINT, ""), "traces", settings.protocol
-    )
+    endpoint = settings.otlp_traces_endpoint
     if settings.protocol == "grpc":
 
         def grpc() -> SpanExporter:
@@ -170,13 +229,6 @@ def _span_exporter(
         return OTLPSpanExporter(timeout=timeout_s)
 
     return http, endpoint
-
-
-def _signal_url(base: str, signal: str, protocol: str) -> str:
-    """What the SDK derives from OTEL_EXPORTER_OTLP_ENDPOINT (for messages only)."""
-    if protocol == "grpc" or not base:
-        return base
-    return f"{base.rstrip('/')}/v1/{signal}"
 
 
 def _metric_exporter(

@@ -1,0 +1,297 @@
+"""The one attribute layer: pure functions from a node of the session tree to its attributes.
+
+What every backend sees is decided here, once; both renderers (OTel spans, the Langfuse SDK
+path) only open and end spans with these. Rules that shape it (Langfuse's OTel ingestion, see
+DESIGN.md):
+
+- Langfuse reads usage and cost from every observation except `invoke_agent` ones and sums a
+  trace's cost over all of them: usage and cost go on chat spans only. The session and tool
+  spans carry none; totals go under `agentic_session.*`, which nothing sums.
+- On the real-time path each row keeps only its own attributes: session, user, trace name,
+  tags, environment and tenancy go on every span (`common`), and the trace's input/output are
+  the root observation's (`langfuse.observation.input/output` on the session span).
+- Chat spans carry `langfuse.observation.usage_details`/`cost_details` (read before any gen_ai
+  name) and `completion_start_time` (Langfuse's time to first token).
+- Content (prompts, completions, tool arguments, results) only when capture is on, redacted
+  and truncated leaf by leaf (runner.otel.content); the outcome summary is not content.
+
+Every function returns a fresh dict without None values.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+from opentelemetry.util.types import AttributeValue
+
+from runner.otel import semconv as sc
+from runner.otel.content import ContentPolicy
+from runner.otel.tree import AgentNode, ChatNode, Node, QueryNode, SessionNode, ToolNode, Totals
+from runner.types import Usage
+
+Attributes = dict[str, AttributeValue]
+AGENT_TOOLS = ("Agent", "Task")
+"""The subagent tool (named Task in older CLIs)."""
+
+
+def tags(session: SessionNode) -> list[str]:
+    """Langfuse trace tags: the product, then tenancy."""
+    out = [sc.TRACE_TAG]
+    if session.tenancy.namespace:
+        out.append(f"namespace:{session.tenancy.namespace}")
+    if session.tenancy.project:
+        out.append(f"project:{session.tenancy.project}")
+    return out
+
+
+def metadata(session: SessionNode) -> dict[str, str]:
+    """Trace metadata (empty values left out)."""
+    values = {
+        "namespace": session.tenancy.namespace or "",
+        "project": session.tenancy.project or "",
+        "model": session.model,
+        "interactive": str(session.interactive).lower(),
+    }
+    return {k: v for k, v in values.items() if v}
+
+
+def common(session: SessionNode, environment: str | None = None) -> Attributes:
+    """On every span of the session: grouping, user, trace name, tags, tenancy."""
+    tenancy = session.tenancy
+    out: Attributes = {
+        sc.LANGFUSE_SESSION_ID: session.session_id,
+        sc.SESSION_ID: session.session_id,
+        sc.LANGFUSE_TRACE_NAME: sc.SESSION_SPAN,
+        sc.LANGFUSE_TRACE_TAGS: tags(session),
+    }
+    if tenancy.user_id:
+        out[sc.USER_ID] = out[sc.LANGFUSE_USER_ID] = tenancy.user_id
+    if tenancy.namespace:
+        out[sc.AGENTIC_SESSION_NAMESPACE] = tenancy.namespace
+    if tenancy.project:
+        out[sc.AGENTIC_SESSION_PROJECT] = tenancy.project
+    if environment:
+        out[sc.LANGFUSE_ENVIRONMENT] = environment
+    return out
+
+
+# --- span names -------------------------------------------------------------------------------
+
+
+def span_name(node: Node) -> str:
+    if isinstance(node, SessionNode):
+        return sc.SESSION_SPAN
+    if isinstance(node, QueryNode):
+        return f"{sc.OP_INVOKE_AGENT} {sc.MAIN_AGENT_NAME}"
+    if isinstance(node, AgentNode):
+        return f"{sc.OP_INVOKE_AGENT} {node.agent_type}"
+    if isinstance(node, ToolNode):
+        return f"{sc.OP_EXECUTE_TOOL} {node.name}"
+    if isinstance(node, ChatNode):
+        return f"{sc.OP_CHAT} {node.model or 'unknown'}"
+    return type(node).__name__
+
+
+# --- at start ---------------------------------------------------------------------------------
+
+
+def start_attributes(node: Node, content: ContentPolicy) -> Attributes:
+    """What is known when the node's work starts (the span's creation attributes)."""
+    if isinstance(node, SessionNode):
+        out: Attributes = {
+            sc.AGENTIC_SESSION_MODEL: node.model,
+            sc.AGENTIC_SESSION_INTERACTIVE: node.interactive,
+            sc.AGENTIC_SESSION_WORKSPACE: node.workspace,
+            **{sc.LANGFUSE_TRACE_METADATA_PREFIX + k: v for k, v in metadata(node).items()},
+        }
+        if content.capture and node.prompt:
+            prompt = content.text(node.prompt)
+            out[sc.LANGFUSE_OBSERVATION_INPUT] = out[sc.LANGFUSE_TRACE_INPUT] = prompt
+        return out
+    if isinstance(node, QueryNode):
+        out = {
+            sc.GEN_AI_OPERATION_NAME: sc.OP_INVOKE_AGENT,
+            sc.GEN_AI_PROVIDER_NAME: sc.PROVIDER_ANTHROPIC,
+            sc.GEN_AI_AGENT_NAME: sc.MAIN_AGENT_NAME,
+            sc.AGENTIC_SESSION_QUERY_INDEX: node.index,
+        }
+        session = node.parent
+        if isinstance(session, SessionNode) and session.model:
+            out[sc.GEN_AI_REQUEST_MODEL] = session.model
+        if content.capture and node.prompt:
+            out[sc.GEN_AI_INPUT_MESSAGES] = content.messages(
+                "user", [{"type": "text", "content": node.prompt}]
+            )
+        return out
+    if isinstance(node, AgentNode):
+        return {
+            sc.GEN_AI_OPERATION_NAME: sc.OP_INVOKE_AGENT,
+            sc.GEN_AI_PROVIDER_NAME: sc.PROVIDER_ANTHROPIC,
+            sc.GEN_AI_AGENT_NAME: node.agent_type,
+        }
+    if isinstance(node, ToolNode):
+        out = {
+            sc.GEN_AI_OPERATION_NAME: sc.OP_EXECUTE_TOOL,
+            sc.GEN_AI_TOOL_NAME: node.name,
+            sc.GEN_AI_TOOL_CALL_ID: node.tool_use_id,
+            sc.GEN_AI_TOOL_TYPE: "function",
+        }
+        if node.requested_by:
+            out[sc.AGENTIC_SESSION_TOOL_REQUESTED_BY] = node.requested_by
+        return out
+    return {}
+
+
+# --- at the end -------------------------------------------------------------------------------
+
+
+def end_attributes(node: Node, content: ContentPolicy) -> Attributes:
+    """What is known when the node's work has ended (set before the span ends)."""
+    if isinstance(node, ChatNode):
+        return chat_attributes(node, content)
+    if isinstance(node, SessionNode):
+        return _session_end(node)
+    if isinstance(node, QueryNode):
+        out = {**_usage(node.totals.usage), **_totals(node.totals)}
+        session = node.parent
+        if isinstance(session, SessionNode) and session.sdk_session_id:
+            out[sc.GEN_AI_CONVERSATION_ID] = session.sdk_session_id
+        if node.outcome is not None:
+            out[sc.AGENTIC_SESSION_NUM_TURNS] = node.outcome.num_turns
+            if node.outcome.cost_usd is not None:
+                out[sc.AGENTIC_SESSION_COST_REPORTED_USD] = float(node.outcome.cost_usd)
+        if node.cost_difference_usd is not None:
+            out[sc.AGENTIC_SESSION_COST_DIFFERENCE_USD] = node.cost_difference_usd
+        return out
+    if isinstance(node, AgentNode):
+        out = {sc.GEN_AI_AGENT_NAME: node.agent_type, **_usage(node.totals.usage)}
+        out.update(_totals(node.totals))
+        if node.agent_id:
+            out[sc.GEN_AI_AGENT_ID] = node.agent_id
+        return out
+    if isinstance(node, ToolNode):
+        out = {sc.GEN_AI_TOOL_NAME: node.name}
+        if content.capture:
+            if node.arguments is not None:
+                out[sc.GEN_AI_TOOL_CALL_ARGUMENTS] = content.text(node.arguments)
+            if node.result is not None:
+                out[sc.GEN_AI_TOOL_CALL_RESULT] = content.text(node.result)
+        return out
+    return {}
+
+
+def chat_attributes(node: ChatNode, content: ContentPolicy) -> Attributes:
+    """A complete LLM call: model, usage, exact cost, timing, finish reason, content."""
+    model = node.model
+    out: Attributes = {
+        sc.GEN_AI_OPERATION_NAME: sc.OP_CHAT,
+        sc.GEN_AI_PROVIDER_NAME: sc.PROVIDER_ANTHROPIC,
+        **_usage(node.usage),
+        sc.LANGFUSE_OBSERVATION_USAGE_DETAILS: json.dumps(usage_details(node.usage)),
+        sc.AGENTIC_SESSION_COST_SOURCE: node.cost_source,
+    }
+    if node.request_model or model:
+        out[sc.GEN_AI_REQUEST_MODEL] = node.request_model or model or ""
+    if node.response_model:
+        out[sc.GEN_AI_RESPONSE_MODEL] = node.response_model
+    if node.cost is not None:
+        out[sc.GEN_AI_USAGE_COST] = float(node.cost.total)
+        out[sc.LANGFUSE_OBSERVATION_COST_DETAILS] = json.dumps(node.cost.details())
+    if node.message_id:
+        out[sc.GEN_AI_RESPONSE_ID] = node.message_id
+    if node.stop_reason:
+        out[sc.GEN_AI_RESPONSE_FINISH_REASONS] = [node.stop_reason]
+    if node.first_chunk_ns is not None:
+        out[sc.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] = max(
+            0.0, (node.first_chunk_ns - node.start_ns) / 1e9
+        )
+        out[sc.LANGFUSE_OBSERVATION_COMPLETION_START_TIME] = iso8601(node.first_chunk_ns)
+    session = session_of(node)
+    if session is not None and session.sdk_session_id:
+        out[sc.GEN_AI_CONVERSATION_ID] = session.sdk_session_id
+    if isinstance(node.parent, AgentNode):
+        out[sc.GEN_AI_AGENT_NAME] = node.parent.agent_type
+    if content.capture:
+        if node.input_parts:
+            out[sc.GEN_AI_INPUT_MESSAGES] = content.messages("user", node.input_parts)
+        if node.output_parts:
+            extra = {"finish_reason": node.stop_reason} if node.stop_reason else {}
+            out[sc.GEN_AI_OUTPUT_MESSAGES] = content.messages(
+                "assistant", node.output_parts, **extra
+            )
+    return out
+
+
+def _session_end(node: SessionNode) -> Attributes:
+    usage = node.totals.usage
+    prefix = sc.AGENTIC_SESSION_USAGE_PREFIX
+    out: Attributes = {
+        f"{prefix}input_tokens": usage.total_input_tokens,
+        f"{prefix}output_tokens": usage.output_tokens,
+        f"{prefix}cache_read.input_tokens": usage.cache_read_input_tokens,
+        f"{prefix}cache_write.input_tokens": usage.cache_creation_input_tokens,
+    }
+    out.update(_totals(node.totals))
+    if node.sdk_session_id:
+        out[sc.GEN_AI_CONVERSATION_ID] = node.sdk_session_id
+    outcome = node.outcome
+    if outcome is not None:
+        summary = json.dumps(outcome.summary())
+        out[sc.LANGFUSE_OBSERVATION_OUTPUT] = out[sc.LANGFUSE_TRACE_OUTPUT] = summary
+        out[sc.AGENTIC_SESSION_STATUS] = outcome.status
+        out[sc.AGENTIC_SESSION_EXIT_CODE] = outcome.exit_code
+        out[sc.AGENTIC_SESSION_NUM_TURNS] = outcome.num_turns
+    return out
+
+
+def error_attributes(node: Node, content: ContentPolicy) -> tuple[Attributes, str] | None:
+    """`error.type` and the status message (redacted, ≤ 1024 chars) of a failed node."""
+    if not node.error_type:
+        return None
+    message = content.redactor.clean(node.error_message or node.error_type)[:1024]
+    return {sc.ERROR_TYPE: node.error_type}, message
+
+
+# --- parts ------------------------------------------------------------------------------------
+
+
+def usage_details(usage: Usage) -> dict[str, int]:
+    """Langfuse's usage keys for Claude (`input` excludes cache tokens; 1-hour writes apart)."""
+    out = {
+        "input": usage.input_tokens,
+        "output": usage.output_tokens,
+        "cache_read_input_tokens": usage.cache_read_input_tokens,
+        "cache_creation_input_tokens": usage.cache_creation_5m_input_tokens,
+    }
+    if usage.cache_creation_1h_input_tokens:
+        out["cache_creation_1h_input_tokens"] = usage.cache_creation_1h_input_tokens
+    return out
+
+
+def _usage(usage: Usage) -> Attributes:
+    """GenAI usage: input INCLUDES cache tokens (the conventions' definition)."""
+    return {
+        sc.GEN_AI_USAGE_INPUT_TOKENS: usage.total_input_tokens,
+        sc.GEN_AI_USAGE_OUTPUT_TOKENS: usage.output_tokens,
+        sc.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS: usage.cache_read_input_tokens,
+        sc.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS: usage.cache_creation_input_tokens,
+    }
+
+
+def _totals(totals: Totals) -> Attributes:
+    return {
+        sc.AGENTIC_SESSION_LLM_CALLS: totals.calls,
+        sc.AGENTIC_SESSION_COST_USD: float(totals.cost_usd),
+    }
+
+
+def iso8601(at_ns: int) -> str:
+    return datetime.fromtimestamp(at_ns / 1e9, UTC).isoformat(timespec="microseconds")
+
+
+def session_of(node: Node) -> SessionNode | None:
+    current: Node | None = node
+    while current is not None and not isinstance(current, SessionNode):
+        current = current.parent
+    return current

@@ -1,0 +1,167 @@
+"""Nodes → OpenTelemetry spans. Lifecycle only: every attribute comes from runner.otel.attributes.
+
+    agentic-session                     SessionNode   root, or child of TRACEPARENT
+     └─ invoke_agent claude-code        QueryNode     totals (Langfuse: agent, not counted)
+         ├─ chat <model>                ChatNode      usage + cost (Langfuse: generation)
+         └─ execute_tool <name>         ToolNode      (Langfuse: tool)
+             └─ invoke_agent <type>     AgentNode     a subagent, with its own chat/tool spans
+
+Times are the tree's (explicit start and end), not "now". The span lives on `node.handle`; the
+renderer itself tracks only the spans still open, so `close` can end them if the tree builder
+failed mid-way. Used by both paths: the OTel path with the runner's tracer, the Langfuse SDK
+path with the Langfuse client's.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.context import Context
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
+
+from runner.otel import attributes as attrs
+from runner.otel import semconv as sc
+from runner.otel.content import ContentPolicy
+from runner.otel.metrics import GenAIMetrics
+from runner.otel.tree import ChatNode, Node, QueryNode, SessionNode, ToolNode
+
+log = logging.getLogger("runner.otel")
+
+
+class SpanRenderer:
+    """A tree Renderer that emits spans through `tracer` (and metrics, if given)."""
+
+    def __init__(
+        self,
+        tracer: Tracer,
+        content: ContentPolicy,
+        *,
+        metrics: GenAIMetrics | None = None,
+        parent: Context | None = None,
+        attach: bool = True,
+        environment: str | None = None,
+    ) -> None:
+        self.tracer = tracer
+        self.content = content
+        self.metrics = metrics
+        self.parent = parent
+        self.attach = attach
+        self.environment = environment
+        self.spans_started = 0
+        self.spans_ended = 0
+        self.spans_recorded = 0
+        """Ended spans the sampler kept: what the exporters should deliver."""
+        self._open: dict[str, Span] = {}
+        self._common: attrs.Attributes = {}
+        self._model = ""
+        self._token: object | None = None
+
+    # --- Renderer -------------------------------------------------------------------------------
+
+    def start(self, node: Node) -> None:
+        if isinstance(node, SessionNode):
+            self._common = attrs.common(node, self.environment)
+            self._model = node.model
+        span = self.tracer.start_span(
+            attrs.span_name(node),
+            context=self._parent_context(node),
+            kind=SpanKind.CLIENT if isinstance(node, ChatNode) else SpanKind.INTERNAL,
+            attributes={**self._common, **attrs.start_attributes(node, self.content)},
+            start_time=node.start_ns,
+        )
+        node.handle = span
+        self._open[node.key] = span
+        self.spans_started += 1
+        if isinstance(node, SessionNode) and self.attach:
+            # Current while the session runs, so the SDK hands TRACEPARENT to the CLI.
+            self._token = otel_context.attach(trace.set_span_in_context(span, self.parent))
+
+    def finish(self, node: Node) -> None:
+        span = node.handle if isinstance(node.handle, Span) else None
+        if span is None or node.key not in self._open:
+            self.start(node)  # finished without a start (a chat node): render it whole
+            span = node.handle
+        assert isinstance(span, Span)
+        try:
+            span.update_name(attrs.span_name(node))
+            span.set_attributes(attrs.end_attributes(node, self.content))
+            failed = attrs.error_attributes(node, self.content)
+            if failed is not None:
+                error, message = failed
+                span.set_attributes(error)
+                span.set_status(Status(StatusCode.ERROR, message))
+            self._record_metrics(node)
+        finally:
+            self._end(node.key, span, node.end_ns or node.start_ns)
+            if isinstance(node, SessionNode):
+                self._detach()
+
+    def close(self, at_ns: int) -> None:
+        """Safety net: a span the builder failed to finish is ended here, marked as such."""
+        for key, span in list(self._open.items()):
+            try:
+                span.set_attribute(sc.ERROR_TYPE, "unfinished")
+                span.set_status(Status(StatusCode.ERROR, "not finished when the session ended"))
+            finally:
+                self._end(key, span, at_ns)
+        self._detach()
+
+    # --- spans ------------------------------------------------------------------------------------
+
+    def _parent_context(self, node: Node) -> Context | None:
+        parent = node.parent.handle if node.parent is not None else None
+        if isinstance(parent, Span):
+            return trace.set_span_in_context(parent, self.parent)
+        return self.parent
+
+    def _end(self, key: str, span: Span, end_ns: int) -> None:
+        self._open.pop(key, None)
+        self.spans_recorded += span.is_recording()
+        span.end(end_time=end_ns)
+        self.spans_ended += 1
+
+    def _detach(self) -> None:
+        if self._token is not None:
+            try:
+                otel_context.detach(self._token)  # type: ignore[arg-type]
+            except Exception:
+                log.debug("could not detach the session context", exc_info=True)
+            self._token = None
+
+    def _record_metrics(self, node: Node) -> None:
+        metrics = self.metrics
+        if metrics is None:
+            return
+        seconds = max(0.0, ((node.end_ns or node.start_ns) - node.start_ns) / 1e9)
+        if isinstance(node, ChatNode):
+            metrics.record_chat(
+                self._metric_attributes(sc.OP_CHAT, node),
+                input_tokens=node.usage.total_input_tokens,
+                output_tokens=node.usage.output_tokens,
+                duration_s=seconds,
+                cost_usd=node.cost_usd,
+            )
+        elif isinstance(node, QueryNode):
+            metrics.record_duration(self._metric_attributes(sc.OP_INVOKE_AGENT, None), seconds)
+        elif isinstance(node, ToolNode):
+            metrics.record_duration(self._metric_attributes(sc.OP_EXECUTE_TOOL, None), seconds)
+
+    def _metric_attributes(self, operation: str, chat: ChatNode | None) -> attrs.Attributes:
+        """Low cardinality only: operation, provider, models, error, tenancy."""
+        out: attrs.Attributes = {
+            sc.GEN_AI_OPERATION_NAME: operation,
+            sc.GEN_AI_PROVIDER_NAME: sc.PROVIDER_ANTHROPIC,
+        }
+        model = (chat.request_model if chat else None) or self._model
+        if model:
+            out[sc.GEN_AI_REQUEST_MODEL] = model
+        if chat is not None and chat.response_model:
+            out[sc.GEN_AI_RESPONSE_MODEL] = chat.response_model
+        if chat is not None and chat.error_type:
+            out[sc.ERROR_TYPE] = chat.error_type
+        for key in (sc.AGENTIC_SESSION_NAMESPACE, sc.AGENTIC_SESSION_PROJECT):
+            if key in self._common:
+                out[key] = self._common[key]
+        return out

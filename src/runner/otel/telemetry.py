@@ -1,0 +1,209 @@
+"""A session's telemetry, wired: `setup_telemetry()` → `Telemetry` (observers, CLI env, report).
+
+`session_observer` is the one factory of the session's observer (tree builder → span renderer);
+production, tests and benchmarks all build it here. Nothing here ever fails or blocks a
+session: setup problems are warnings and turn the affected path off; export problems are
+counted and warned once per kind; shutdown is bounded by RUNNER_EXIT_BUDGET.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, cast
+
+from runner.otel.settings import RUNNER_EXIT_BUDGET, TelemetrySettings, cli_environment
+from runner.types import SessionObserver
+
+if TYPE_CHECKING:
+    from opentelemetry.context import Context
+    from opentelemetry.trace import Tracer
+
+    from runner.otel.content import ContentPolicy
+    from runner.otel.metrics import GenAIMetrics
+    from runner.otel.pipeline import Pipeline
+    from runner.otel.span_renderer import SpanRenderer
+    from runner.otel.tree_builder import TreeBuilder
+
+log = logging.getLogger("runner.otel")
+SCOPE = "claude-code-runner"
+
+
+def session_observer(
+    tracer: Tracer,
+    content: ContentPolicy,
+    *,
+    metrics: GenAIMetrics | None = None,
+    parent: Context | None = None,
+    environment: str | None = None,
+    attach: bool = True,
+) -> TreeBuilder:
+    """The session's observer: runner events → tree → spans through `tracer`."""
+    from runner.otel.span_renderer import SpanRenderer
+    from runner.otel.tree_builder import TreeBuilder
+
+    renderer = SpanRenderer(
+        tracer, content, metrics=metrics, parent=parent, attach=attach, environment=environment
+    )
+    return TreeBuilder(renderer, capture_content=content.capture)
+
+
+def parent_context(settings: TelemetrySettings) -> Context | None:
+    """The caller's trace (TRACEPARENT), validated in settings."""
+    if settings.traceparent is None:
+        return None
+    from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+    carrier = {"traceparent": settings.traceparent}
+    if settings.tracestate:
+        carrier["tracestate"] = settings.tracestate
+    return TraceContextTextMapPropagator().extract(carrier)
+
+
+@dataclass
+class TelemetryReport:
+    spans: int = 0
+    """Spans the session produced and the sampler kept."""
+    delivered: dict[str, int] = field(default_factory=dict)
+    """Spans each trace destination accepted."""
+    failures: dict[str, dict[str, int]] = field(default_factory=dict)
+    within_budget: bool = True
+    waiting: bool = False
+    seconds: float = 0.0
+
+
+class Telemetry:
+    """What `setup_telemetry` built. `observers` go to the session driver."""
+
+    def __init__(self, settings: TelemetrySettings, environ: Mapping[str, str]) -> None:
+        self.settings = settings
+        self.observers: list[SessionObserver] = []
+        self.cli_env = cli_environment(settings, environ)
+        self.pipeline: Pipeline | None = None
+        self.renderer: SpanRenderer | None = None
+        self.shutdown_hooks: list[Callable[[], None]] = []
+
+    def build_otel(self, environ: Mapping[str, str], collect: bool) -> None:
+        from runner.otel.pipeline import build_pipeline
+
+        settings = self.settings
+        if not settings.traces and not settings.metrics and not collect:
+            return  # nothing would see the spans: stay off the agent loop entirely
+        pipeline = build_pipeline(settings, environ, collect=collect)
+        tracer = pipeline.tracer_provider.get_tracer(SCOPE, _version())
+        metrics = None
+        if pipeline.meter_provider is not None:
+            from runner.otel.metrics import GenAIMetrics
+
+            metrics = GenAIMetrics(pipeline.meter_provider.get_meter(SCOPE, _version()))
+        observer = session_observer(
+            tracer,
+            settings.content,
+            metrics=metrics,
+            parent=parent_context(settings),
+            environment=settings.environment,
+        )
+        self.pipeline = pipeline
+        self.renderer = cast("SpanRenderer", observer.renderer)
+        self.observers.append(observer)
+        for destination in pipeline.destinations:
+            log.info("telemetry: %s", destination)
+
+    def trace_view(self) -> str | None:
+        pipeline = self.pipeline
+        if pipeline is None or pipeline.collector is None or not pipeline.collector.spans:
+            return None
+        from runner.otel.pipeline import stderr_is_terminal
+        from runner.otel.trace_view import render
+
+        view = render(pipeline.collector.spans, color=stderr_is_terminal())
+        if pipeline.collector.dropped:
+            view += f"({pipeline.collector.dropped} more spans not shown)\n"
+        return view
+
+    def shutdown(self) -> TelemetryReport:
+        """Flush and shut down within the exit budget; report what was lost."""
+        from runner.otel.pipeline import run_bounded
+
+        report = TelemetryReport()
+        budget = self.settings.exit_budget_s
+        if self.pipeline is None:
+            for hook in self.shutdown_hooks:
+                run_bounded(hook, budget)
+            return report
+        result = self.pipeline.shutdown(budget)
+        report.within_budget, report.waiting = result.within_budget, result.waiting
+        report.seconds = result.seconds
+        report.spans = self.renderer.spans_recorded if self.renderer is not None else 0
+        for health in self.pipeline.health:
+            exported = health.report()
+            if health.signal == "traces":
+                report.delivered[health.endpoint] = exported.exported
+            if exported.failures:
+                report.failures[health.endpoint] = exported.failures
+        self._log_report(report)
+        return report
+
+    def _log_report(self, report: TelemetryReport) -> None:
+        for endpoint, delivered in report.delivered.items():
+            lost = report.spans - delivered
+            if lost <= 0:
+                log.info("telemetry: %d spans delivered to %s", delivered, endpoint)
+                continue
+            reason = (
+                ""
+                if report.within_budget
+                else f"; the exit budget ({RUNNER_EXIT_BUDGET}={self.settings.exit_budget_s:g}s) "
+                "ran out"
+            )
+            log.warning(
+                "telemetry: %d of %d spans were not delivered to %s%s",
+                lost,
+                report.spans,
+                endpoint,
+                reason,
+            )
+
+
+def setup_telemetry(environ: Mapping[str, str] | None = None) -> Telemetry:
+    """Build telemetry from the environment. Never raises: a failure means no telemetry."""
+    env = dict(os.environ if environ is None else environ)
+    settings = TelemetrySettings.from_env(env)
+    for warning in settings.warnings:
+        log.warning("telemetry: %s", warning)
+    telemetry = Telemetry(settings, env)
+    try:
+        if settings.mode != "off":
+            from runner.otel import pricing
+
+            pricing.warm()  # the price database loads while the CLI starts
+        if settings.mode == "otel":
+            from runner.otel.pipeline import stderr_is_terminal
+
+            collect = (
+                settings.trace_view if settings.trace_view is not None else (stderr_is_terminal())
+            )
+            telemetry.build_otel(env, collect)
+        elif settings.mode == "langfuse-sdk" and settings.langfuse is not None:
+            from runner.otel.langfuse_renderer import build_langfuse_observer
+
+            observer, hook = build_langfuse_observer(settings, env)
+            telemetry.observers.append(observer)
+            telemetry.shutdown_hooks.append(hook)
+    except Exception as exc:
+        log.warning(
+            "telemetry: setup failed (%s: %s); the session runs without telemetry",
+            type(exc).__name__,
+            exc,
+        )
+        log.debug("telemetry setup failure", exc_info=True)
+        telemetry.observers.clear()
+    return telemetry
+
+
+def _version() -> str:
+    from runner._version import __version__
+
+    return __version__
