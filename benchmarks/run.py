@@ -422,19 +422,28 @@ def startup(runs: int) -> str:
         )
         version.append(time.monotonic() - t0)
     receiver = OTLPHttpReceiver()
-    rows = []
+    variants = ("off", "otel", "langfuse-sdk")
+    to_request: dict[str, list[float]] = {v: [] for v in variants}
     try:
-        for variant in ("off", "otel", "langfuse-sdk"):
-            to_request = []
-            for _ in range(runs):
+        for _ in range(max(runs, 5) * 2):  # interleaved: each round runs every variant once
+            for variant in variants:
                 wall_start = time.time()
                 r = run_variant(variant, [text("ok", Usage(1, 1))], receiver.url)
-                to_request.append(r["first_request"] - wall_start)
-            rows.append(
-                f"| process start → first model request, {variant} | {fmt(stats(to_request))} |"
-            )
+                to_request[variant].append(r["first_request"] - wall_start)
     finally:
         receiver.stop()
+    rows = [
+        f"| process start → first model request, {v} | {fmt(stats(to_request[v]))} |"
+        for v in variants
+    ]
+    off = statistics.median(to_request["off"])
+    for variant in variants[1:]:
+        paired = [t - o for t, o in zip(to_request[variant], to_request["off"], strict=True)]
+        rows.append(
+            f"| {variant} − off, median of paired differences | "
+            f"{statistics.median(paired) * 1000:+.0f} ms "
+            f"(medians: {(statistics.median(to_request[variant]) - off) * 1000:+.0f} ms) |"
+        )
     return "\n".join(
         [
             "| measure | time |",

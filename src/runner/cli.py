@@ -70,6 +70,8 @@ def execute(overrides: Mapping[str, str]) -> int:
 
     import dataclasses
 
+    import claude_agent_sdk  # noqa: F401 - first: telemetry setup must not delay the CLI's start
+
     from runner.channels import EventWriter
     from runner.otel import setup_telemetry
 

@@ -329,3 +329,28 @@ def test_metrics_count_tokens_durations_and_cost(traced_session: RunTraced) -> N
     assert total == pytest.approx(t.outcome.cost_usd, abs=1e-9)
     for point in usage.data.data_points:  # type: ignore[attr-defined]
         assert "session.id" not in point.attributes
+
+
+def test_a_model_without_a_price_shares_the_reported_cost_at_the_query_end(
+    traced_session: RunTraced,
+) -> None:
+    """Calls of a model the price database does not know are held to the query's end and share
+    Claude Code's figure (less the priced calls) by token weight: the sum still matches."""
+    script = [
+        bash("echo a", U1, model="my-proxy-model"),
+        bash("echo b", U2),
+        text("Done.", U3, model="my-proxy-model"),
+    ]
+    t = traced_session(script)
+    (outcome,) = t.outcome.queries
+    assert outcome.cost_usd is not None and outcome.cost_usd > 0
+    chats = sorted(t.named("chat "), key=lambda s: s.start_time or 0)
+    sources = [c.attributes["agentic_session.cost_source"] for c in chats]  # type: ignore[index]
+    assert sources == ["reported_share", "price", "reported_share"]
+    total = sum(c.attributes["gen_ai.usage.cost"] for c in chats)  # type: ignore[index]
+    assert total == pytest.approx(outcome.cost_usd, abs=1e-9)
+    assert chats[1].attributes["gen_ai.usage.cost"] == pytest.approx(  # type: ignore[index]
+        expected_cost(t.server.message_calls[1].usage), abs=1e-12
+    )
+    query = t.one("invoke_agent claude-code").attributes or {}
+    assert "agentic_session.cost.difference_usd" not in query

@@ -42,8 +42,9 @@ def langfuse_tracer(client: Any, provider: TracerProvider) -> Tracer:
 
 
 def build_langfuse_observer(
-    settings: TelemetrySettings, environ: Mapping[str, str]
+    settings: TelemetrySettings, environ: Mapping[str, str], ids: Any = None
 ) -> tuple[SessionObserver, Callable[[], None]]:
+    """`ids`: an IdGenerator (runner.otel.deferred.PresetIds) fixing the session span's ids."""
     """The session observer rendered through the Langfuse SDK, and its bounded shutdown."""
     from langfuse import Langfuse
 
@@ -51,7 +52,9 @@ def build_langfuse_observer(
 
     target = settings.langfuse
     assert target is not None
-    provider = TracerProvider(resource=build_resource(environ), shutdown_on_exit=False)
+    provider = TracerProvider(
+        resource=build_resource(environ), shutdown_on_exit=False, id_generator=ids
+    )
     client = Langfuse(
         public_key=target.public_key,
         secret_key=target.secret_key,
@@ -64,6 +67,7 @@ def build_langfuse_observer(
         settings.content,
         parent=parent_context(settings),
         environment=settings.environment,
+        attach=False,  # the CLI gets the session's TRACEPARENT explicitly
     )
 
     def shutdown() -> None:

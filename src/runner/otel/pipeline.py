@@ -11,13 +11,12 @@ says otherwise.
 from __future__ import annotations
 
 import logging
-import os
 import sys
 import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from opentelemetry.sdk.resources import SERVICE_NAME, SERVICE_VERSION, Resource
 from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor, TracerProvider
@@ -145,11 +144,18 @@ def run_bounded(work: Callable[[], None], budget_s: float) -> bool:
 
 
 def build_pipeline(
-    settings: TelemetrySettings, environ: Mapping[str, str], *, collect: bool
+    settings: TelemetrySettings,
+    environ: Mapping[str, str],
+    *,
+    collect: bool,
+    id_generator: Any = None,
 ) -> Pipeline:
     silence_sdk_export_logs()
     resource = build_resource(environ)
-    tracer_provider = TracerProvider(resource=resource, shutdown_on_exit=False)
+    # `id_generator`: an IdGenerator by shape (runner.otel.deferred.PresetIds)
+    tracer_provider = TracerProvider(
+        resource=resource, shutdown_on_exit=False, id_generator=id_generator
+    )
     pipeline = Pipeline(tracer_provider=tracer_provider, meter_provider=None)
     timeout_s = None  # the SDK reads OTEL_EXPORTER_OTLP_[TRACES_]TIMEOUT; exit has its budget
     for name in settings.traces:
@@ -251,10 +257,3 @@ def _metric_exporter(
 
     exporter = OTLPMetricExporter(timeout=timeout_s)
     return exporter, getattr(exporter, "_endpoint", endpoint)
-
-
-def stderr_is_terminal() -> bool:
-    try:
-        return os.isatty(sys.stderr.fileno())
-    except (OSError, ValueError, AttributeError):
-        return False

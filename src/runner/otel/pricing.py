@@ -108,22 +108,23 @@ def canonical(model: str) -> str:
     return _SUFFIXES.sub("", name)
 
 
-def warm() -> None:
-    """Load the price database on a daemon thread (the import takes ~0.2 s)."""
-
-    if _warming.is_set():
-        return
+def load() -> None:
+    """Load the price database now (the import takes ~0.2 s). Telemetry's setup thread calls
+    this, so no price lookup on the session's loop waits for it."""
     _warming.set()
+    try:
+        import genai_prices  # noqa: F401
+    except Exception:
+        log.debug("genai-prices could not be loaded", exc_info=True)
+    finally:
+        _loaded.set()
 
-    def load() -> None:
-        try:
-            import genai_prices  # noqa: F401
-        except Exception:
-            log.debug("genai-prices could not be loaded", exc_info=True)
-        finally:
-            _loaded.set()
 
-    threading.Thread(target=load, name="price-database", daemon=True).start()
+def warm() -> None:
+    """Load the price database on a daemon thread."""
+    if not _warming.is_set():
+        _warming.set()
+        threading.Thread(target=load, name="price-database", daemon=True).start()
 
 
 @lru_cache(maxsize=64)

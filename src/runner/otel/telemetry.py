@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, cast
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
     from opentelemetry.trace import Tracer
 
     from runner.otel.content import ContentPolicy
+    from runner.otel.deferred import DeferredObserver, PresetIds
     from runner.otel.metrics import GenAIMetrics
     from runner.otel.pipeline import Pipeline
     from runner.otel.span_renderer import SpanRenderer
@@ -84,14 +86,15 @@ class Telemetry:
         self.pipeline: Pipeline | None = None
         self.renderer: SpanRenderer | None = None
         self.shutdown_hooks: list[Callable[[], None]] = []
+        self.ids: PresetIds | None = None
+        self.setup: DeferredObserver | None = None
 
-    def build_otel(self, environ: Mapping[str, str], collect: bool) -> None:
+    def build_otel(self, environ: Mapping[str, str], collect: bool) -> SessionObserver:
+        """The OTel path's observer (on the setup thread)."""
         from runner.otel.pipeline import build_pipeline
 
         settings = self.settings
-        if not settings.traces and not settings.metrics and not collect:
-            return  # nothing would see the spans: stay off the agent loop entirely
-        pipeline = build_pipeline(settings, environ, collect=collect)
+        pipeline = build_pipeline(settings, environ, collect=collect, id_generator=self.ids)
         tracer = pipeline.tracer_provider.get_tracer(SCOPE, _version())
         metrics = None
         if pipeline.meter_provider is not None:
@@ -104,18 +107,32 @@ class Telemetry:
             metrics=metrics,
             parent=parent_context(settings),
             environment=settings.environment,
+            attach=False,  # the CLI gets the session's TRACEPARENT explicitly (cli_env)
         )
         self.pipeline = pipeline
         self.renderer = cast("SpanRenderer", observer.renderer)
-        self.observers.append(observer)
         for destination in pipeline.destinations:
             log.info("telemetry: %s", destination)
+        return observer
+
+    def preset_session_ids(self) -> tuple[int, int]:
+        """Fix the session span's ids now and give the CLI its TRACEPARENT from them."""
+        import random
+
+        trace_id, flags = random.getrandbits(128) or 1, "01"
+        parent = self.settings.traceparent
+        if parent is not None:
+            trace_id, flags = int(parent.split("-")[1], 16), parent.split("-")[3]
+        span_id = random.getrandbits(64) or 1
+        self.cli_env["TRACEPARENT"] = f"00-{trace_id:032x}-{span_id:016x}-{flags}"
+        if self.settings.tracestate:
+            self.cli_env["TRACESTATE"] = self.settings.tracestate
+        return trace_id, span_id
 
     def trace_view(self) -> str | None:
         pipeline = self.pipeline
         if pipeline is None or pipeline.collector is None or not pipeline.collector.spans:
             return None
-        from runner.otel.pipeline import stderr_is_terminal
         from runner.otel.trace_view import render
 
         view = render(pipeline.collector.spans, color=stderr_is_terminal())
@@ -129,6 +146,8 @@ class Telemetry:
 
         report = TelemetryReport()
         budget = self.settings.exit_budget_s
+        if self.setup is not None:
+            self.setup.wait(budget)
         if self.pipeline is None:
             for hook in self.shutdown_hooks:
                 run_bounded(hook, budget)
@@ -168,30 +187,31 @@ class Telemetry:
 
 
 def setup_telemetry(environ: Mapping[str, str] | None = None) -> Telemetry:
-    """Build telemetry from the environment. Never raises: a failure means no telemetry."""
+    """Decide telemetry from the environment now; build it on a thread beside the CLI's start
+    (runner.otel.deferred). Never raises: a failure means no telemetry, with one warning."""
     env = dict(os.environ if environ is None else environ)
     settings = TelemetrySettings.from_env(env)
     for warning in settings.warnings:
         log.warning("telemetry: %s", warning)
     telemetry = Telemetry(settings, env)
     try:
-        if settings.mode != "off":
-            from runner.otel import pricing
-
-            pricing.warm()  # the price database loads while the CLI starts
         if settings.mode == "otel":
-            from runner.otel.pipeline import stderr_is_terminal
-
             collect = (
                 settings.trace_view if settings.trace_view is not None else (stderr_is_terminal())
             )
-            telemetry.build_otel(env, collect)
+            if not settings.traces and not settings.metrics and not collect:
+                return telemetry  # nothing would see the spans: stay off the agent loop
+            _defer(telemetry, lambda: telemetry.build_otel(env, collect))
         elif settings.mode == "langfuse-sdk" and settings.langfuse is not None:
-            from runner.otel.langfuse_renderer import build_langfuse_observer
 
-            observer, hook = build_langfuse_observer(settings, env)
-            telemetry.observers.append(observer)
-            telemetry.shutdown_hooks.append(hook)
+            def build() -> SessionObserver:
+                from runner.otel.langfuse_renderer import build_langfuse_observer
+
+                observer, hook = build_langfuse_observer(settings, env, telemetry.ids)
+                telemetry.shutdown_hooks.append(hook)
+                return observer
+
+            _defer(telemetry, build)
     except Exception as exc:
         log.warning(
             "telemetry: setup failed (%s: %s); the session runs without telemetry",
@@ -201,6 +221,31 @@ def setup_telemetry(environ: Mapping[str, str] | None = None) -> Telemetry:
         log.debug("telemetry setup failure", exc_info=True)
         telemetry.observers.clear()
     return telemetry
+
+
+def _defer(telemetry: Telemetry, build: Callable[[], SessionObserver]) -> None:
+    from runner.otel import pricing
+    from runner.otel.deferred import DeferredObserver
+
+    trace_id, span_id = telemetry.preset_session_ids()
+
+    def build_and_load_prices() -> SessionObserver:
+        from runner.otel.deferred import PresetIds
+
+        telemetry.ids = PresetIds(trace_id, span_id)
+        observer = build()
+        pricing.load()  # here, so no price lookup on the session's loop waits for it
+        return observer
+
+    telemetry.setup = DeferredObserver(build_and_load_prices)
+    telemetry.observers.append(telemetry.setup)
+
+
+def stderr_is_terminal() -> bool:
+    try:
+        return os.isatty(sys.stderr.fileno())
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 def _version() -> str:
