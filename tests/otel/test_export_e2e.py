@@ -209,8 +209,8 @@ def test_trace_view_shows_the_tree_with_tokens_and_cost(runner: Runner) -> None:
 def test_the_cli_runs_inside_the_session_trace_and_exports_only_when_asked(
     runner: Runner, cli_telemetry: str
 ) -> None:
-    """The session span is current when the SDK starts the CLI, so the CLI (and its tools) get
-    the session's TRACEPARENT; RUNNER_CLI_TELEMETRY=true also turns the CLI's telemetry on."""
+    """The CLI (and its tools) get the session span's TRACEPARENT, fixed before the span exists
+    (telemetry is built later); RUNNER_CLI_TELEMETRY=true also turns the CLI's telemetry on."""
     collector = OTLPHttpReceiver()
     probe = "echo tp=$TRACEPARENT cct=[$CLAUDE_CODE_ENABLE_TELEMETRY]"
     try:
@@ -225,7 +225,7 @@ def test_the_cli_runs_inside_the_session_trace_and_exports_only_when_asked(
     assert done.code == 0, done.stderr
     root = next(s for s in collector.spans() if s.name == "agentic-session")
     output = done.of_type("tool_result")[0]["content"]
-    assert f"tp=00-{root.trace_id.hex()}-" in output
+    assert f"tp=00-{root.trace_id.hex()}-{root.span_id.hex()}-01" in output
     assert ("cct=[1]" in output) is (cli_telemetry == "true")
     foreign = [s for s in collector.spans() if s.trace_id != root.trace_id]
     assert not foreign, "every span that reached the collector belongs to the session's trace"
