@@ -4,7 +4,7 @@
     .venv/bin/python benchmarks/run.py overhead --runs 5
     .venv/bin/python benchmarks/run.py all --quick    # smoke: 1 run, short delays (CI)
 
-Scenarios: overhead, mapper, exit, startup, export. Results print as Markdown tables; the
+Scenarios: overhead, mapper, exit, startup, export, long. Results print as Markdown tables; the
 recorded ones are in benchmarks/RESULTS.md. Everything talks to 127.0.0.1 only.
 """
 
@@ -29,6 +29,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.long_session import long_session  # noqa: E402
 from tests.otlp_receiver import OTLPHttpReceiver  # noqa: E402
 
 from runner.offline import (  # noqa: E402
@@ -537,11 +538,13 @@ def machine() -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "scenario", choices=["overhead", "mapper", "exit", "startup", "export", "all"]
+        "scenario",
+        choices=["overhead", "mapper", "exit", "startup", "export", "long", "all"],
     )
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--delay", type=float, default=0.5, help="s before each LLM answer")
     parser.add_argument("--quick", action="store_true", help="1 run, no delay (CI smoke)")
+    parser.add_argument("--calls", type=int, default=1000, help="LLM calls of the long session")
     args = parser.parse_args()
     runs, delay = (1, 0.0) if args.quick else (args.runs, args.delay)
     scenarios: dict[str, Callable[[], str]] = {
@@ -550,6 +553,7 @@ def main() -> None:
         "exit": lambda: exit_times(runs),
         "startup": lambda: startup(runs),
         "export": lambda: export_cost(runs),
+        "long": lambda: long_session(20 if args.quick else args.calls),
     }
     chosen = list(scenarios) if args.scenario == "all" else [args.scenario]
     print(f"# {time.strftime('%Y-%m-%d')} — {machine()}\n")
