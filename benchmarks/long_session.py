@@ -16,13 +16,14 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import tracemalloc
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+
+from tests.otlp_receiver import OTLPHttpReceiver  # noqa: E402
 
 from runner.offline import (  # noqa: E402
     OfflineMessagesServer,
@@ -32,7 +33,6 @@ from runner.offline import (  # noqa: E402
     offline_environment,
     text,
 )
-from tests.otlp_receiver import OTLPHttpReceiver  # noqa: E402
 
 
 def script(calls: int) -> list[Any]:

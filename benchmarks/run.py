@@ -29,9 +29,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.long_session import long_session  # noqa: E402
 from tests.otlp_receiver import OTLPHttpReceiver  # noqa: E402
 
+from benchmarks.long_session import long_session  # noqa: E402
 from runner.offline import (  # noqa: E402
     OfflineMessagesServer,
     Reply,
