@@ -18,7 +18,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
-from runner.events import AssistantText, RunnerEvent, ToolRequested, ToolResult
+from runner.events import ApiRetry, AssistantText, RunnerEvent, ToolRequested, ToolResult
 from runner.redaction import Redactor, default_redactor
 from runner.types import QueryOutcome, QueryStart, SessionOutcome, SessionStart
 
@@ -73,7 +73,17 @@ class EventWriter:
         self.emit("user_message", event.at_ns, text=self._text(event.prompt))
 
     def on_event(self, event: RunnerEvent) -> None:
-        if isinstance(event, AssistantText):
+        if isinstance(event, ApiRetry):
+            self.emit(
+                "api_retry",
+                event.at_ns,
+                attempt=event.attempt,
+                max_retries=event.max_retries,
+                delay_ms=event.delay_ms,
+                error_status=event.status,
+                error=self._text(event.error),
+            )
+        elif isinstance(event, AssistantText):
             if event.kind == "text" and event.text:
                 self.emit(
                     "assistant_text",
@@ -117,11 +127,13 @@ class EventWriter:
 
     def on_session_end(self, event: SessionOutcome) -> None:
         if event.error_type:
+            extra = {"cli_stderr": list(event.cli_stderr)} if event.cli_stderr else {}
             self.emit(
                 "error",
                 event.at_ns,
                 error_type=event.error_type,
                 message=self._text(event.error_message or event.error_type),
+                **extra,
             )
         self.emit(
             "session_end",

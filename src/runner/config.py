@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -21,6 +22,11 @@ DEFAULT_MODEL = "claude-sonnet-4-5"
 DEFAULT_TIMEOUT_S = 3600.0
 DEFAULT_IDLE_TIMEOUT_S = 3600.0
 PERMISSION_MODES = ("default", "acceptEdits", "plan", "bypassPermissions", "dontAsk", "auto")
+_DECIMAL = re.compile(r"[0-9]+(?:\.[0-9]*)?|\.[0-9]+")
+"""ASCII only: Python's float() and int() also take other scripts' digits (`²`, `١٢`)."""
+_MODEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/@\[\]-]{0,199}")
+"""Anthropic ids (claude-sonnet-4-5), Bedrock/Vertex forms (us.anthropic.…-v1:0, …@2025…),
+aliases (sonnet, opus[1m]); no spaces, quotes or control characters."""
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off", "")
 
@@ -40,10 +46,7 @@ def parse_seconds(name: str, raw: str | None, default: float) -> float | None:
     """Seconds as a positive number; `0` means no limit (None)."""
     if raw is None or not raw.strip():
         return default
-    try:
-        value = float(raw)
-    except ValueError:
-        value = math.nan
+    value = float(raw) if _DECIMAL.fullmatch(raw.strip()) else math.nan
     if not math.isfinite(value) or value < 0:
         raise ConfigError(
             f"{name}={raw!r} is not a number of seconds: set {name} to a positive number "
@@ -55,9 +58,47 @@ def parse_seconds(name: str, raw: str | None, default: float) -> float | None:
 def _parse_positive_int(name: str, raw: str | None) -> int | None:
     if raw is None or not raw.strip():
         return None
-    if not raw.strip().isdigit() or int(raw) == 0:
+    text = raw.strip()
+    if not (text.isascii() and text.isdigit()) or int(text) == 0:
         raise ConfigError(f"{name}={raw!r} is not a positive integer: set {name} to e.g. 20")
-    return int(raw)
+    return int(text)
+
+
+def _parse_usd(name: str, raw: str | None) -> float | None:
+    if raw is None or not raw.strip():
+        return None
+    text = raw.strip()
+    value = float(text) if _DECIMAL.fullmatch(text) else 0.0
+    if not value > 0:
+        raise ConfigError(
+            f"{name}={raw!r} is not a positive amount of USD: set {name} to e.g. 5 or 0.50"
+        )
+    return value
+
+
+def _model(raw: str | None) -> str:
+    model = _single_line(ev.LLM_MODEL, raw) or DEFAULT_MODEL
+    if not _MODEL_NAME.fullmatch(model):
+        raise ConfigError(
+            f"{ev.LLM_MODEL}={model[:80]!r} is not a model name: set {ev.LLM_MODEL} to e.g. "
+            f"claude-sonnet-4-5 (letters, digits and . _ - : / @ [ ] only)"
+        )
+    return model
+
+
+def _permission_mode(raw: str | None, as_root: bool) -> str | None:
+    mode = _single_line(ev.PERMISSION_MODE, raw)
+    if mode is not None and mode not in PERMISSION_MODES:
+        raise ConfigError(
+            f"{ev.PERMISSION_MODE}={mode!r} is unknown: use one of {', '.join(PERMISSION_MODES)}"
+        )
+    if mode == "bypassPermissions" and as_root:
+        raise ConfigError(
+            f"{ev.PERMISSION_MODE}=bypassPermissions is refused by the Claude Code CLI when it "
+            f"runs as root: run as a non-root user (the image's user 10001, runAsNonRoot), or "
+            f"list the tools in {ev.ALLOWED_TOOLS} instead"
+        )
+    return mode
 
 
 def _single_line(name: str, raw: str | None) -> str | None:
@@ -89,6 +130,10 @@ class RunnerConfig:
     allowed_tools: tuple[str, ...] = ()
     permission_mode: str | None = None
     max_turns: int | None = None
+    max_budget_usd: float | None = None
+    """The cost guard (MAX_BUDGET_USD): the CLI stops the session once its cost passes it."""
+    preflight: bool = True
+    """Check the model credentials while the CLI starts (RUNNER_PREFLIGHT)."""
     tenancy: Tenancy = field(default_factory=Tenancy)
     model_access: str = "anthropic"
     """`anthropic` (API key or auth token) or `vertex`."""
@@ -115,12 +160,7 @@ class RunnerConfig:
                 f"or set {ev.INTERACTIVE}=true to read messages from stdin"
             )
 
-        permission_mode = _single_line(ev.PERMISSION_MODE, env.get(ev.PERMISSION_MODE))
-        if permission_mode is not None and permission_mode not in PERMISSION_MODES:
-            raise ConfigError(
-                f"{ev.PERMISSION_MODE}={permission_mode!r} is unknown: "
-                f"use one of {', '.join(PERMISSION_MODES)}"
-            )
+        permission_mode = _permission_mode(env.get(ev.PERMISSION_MODE), _running_as_root())
         tools_raw = _single_line(ev.ALLOWED_TOOLS, env.get(ev.ALLOWED_TOOLS)) or ""
         allowed_tools = tuple(t.strip() for t in tools_raw.split(",") if t.strip())
 
@@ -128,7 +168,7 @@ class RunnerConfig:
             session_id=session_id,
             prompt=prompt,
             interactive=interactive,
-            model=_single_line(ev.LLM_MODEL, env.get(ev.LLM_MODEL)) or DEFAULT_MODEL,
+            model=_model(env.get(ev.LLM_MODEL)),
             timeout_s=parse_seconds(ev.TIMEOUT, env.get(ev.TIMEOUT), DEFAULT_TIMEOUT_S),
             idle_timeout_s=parse_seconds(
                 ev.IDLE_TIMEOUT, env.get(ev.IDLE_TIMEOUT), DEFAULT_IDLE_TIMEOUT_S
@@ -137,6 +177,8 @@ class RunnerConfig:
             allowed_tools=allowed_tools,
             permission_mode=permission_mode,
             max_turns=_parse_positive_int(ev.MAX_TURNS, env.get(ev.MAX_TURNS)),
+            max_budget_usd=_parse_usd(ev.MAX_BUDGET_USD, env.get(ev.MAX_BUDGET_USD)),
+            preflight=parse_bool(ev.RUNNER_PREFLIGHT, env.get(ev.RUNNER_PREFLIGHT), True),
             tenancy=Tenancy(
                 namespace=_single_line(ev.NAMESPACE, env.get(ev.NAMESPACE)),
                 project=_single_line(ev.PROJECT_NAME, env.get(ev.PROJECT_NAME)),
@@ -144,6 +186,10 @@ class RunnerConfig:
             ),
             model_access=model_access(env) if require_credentials else "anthropic",
         )
+
+
+def _running_as_root() -> bool:
+    return hasattr(os, "geteuid") and os.geteuid() == 0
 
 
 def _read_prompt(env: Mapping[str, str]) -> str | None:

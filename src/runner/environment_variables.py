@@ -69,6 +69,12 @@ CLOUD_ML_REGION: Final = "CLOUD_ML_REGION"
 RUNNER_LOG_LEVEL: Final = "RUNNER_LOG_LEVEL"
 """Level of the human-readable log on stderr: DEBUG, INFO (default), WARNING, ERROR."""
 
+MAX_BUDGET_USD: Final = "MAX_BUDGET_USD"
+"""Cost guard: the session stops once its cost passes this many USD (exit code 6)."""
+
+RUNNER_PREFLIGHT: Final = "RUNNER_PREFLIGHT"
+"""`false`: skip the model-credential check made while the CLI starts. Default `true`."""
+
 CONTRACT: Final = (
     SESSION_ID,
     PROMPT,
@@ -91,5 +97,7 @@ CONTRACT: Final = (
     ANTHROPIC_VERTEX_PROJECT_ID,
     CLOUD_ML_REGION,
     RUNNER_LOG_LEVEL,
+    MAX_BUDGET_USD,
+    RUNNER_PREFLIGHT,
 )
 """The session variables `runner.config` reads (telemetry variables live in runner.otel)."""

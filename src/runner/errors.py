@@ -5,6 +5,7 @@ RunnerError                  exit 1  anything unexpected (e.g. the CLI crashed)
 ├── ModelError               exit 3  the Messages API answered with an error
 ├── SessionTimeout           exit 4  TIMEOUT reached
 ├── IdleTimeout              exit 5  interactive: no user message within IDLE_TIMEOUT
+├── BudgetExceeded           exit 6  MAX_BUDGET_USD reached
 └── SessionInterrupted       exit 130 (SIGINT) / 143 (SIGTERM)
 """
 
@@ -47,6 +48,13 @@ class SessionTimeout(RunnerError):
 class IdleTimeout(RunnerError):
     exit_code = 5
     error_type = "idle_timeout"
+
+
+class BudgetExceeded(RunnerError):
+    """The session's cost passed MAX_BUDGET_USD; the CLI stopped it."""
+
+    exit_code = 6
+    error_type = "budget_exceeded"
 
 
 class SessionInterrupted(RunnerError):

@@ -15,14 +15,22 @@ from typing import TYPE_CHECKING, Any
 
 from runner.config import RunnerConfig
 from runner.errors import (
+    BudgetExceeded,
     IdleTimeout,
     ModelError,
     RunnerError,
     SessionInterrupted,
     SessionTimeout,
 )
-from runner.events import CallFailed, EventAdapter, QueryResult, TaskFinished, TaskStarted
-from runner.redaction import default_redactor
+from runner.events import (
+    ApiRetry,
+    CallFailed,
+    EventAdapter,
+    QueryResult,
+    TaskFinished,
+    TaskStarted,
+)
+from runner.guards import RetryWatch, StderrTail
 from runner.types import (
     QueryOutcome,
     QueryStart,
@@ -50,7 +58,9 @@ _STATUS = {
     IdleTimeout: "idle_timeout",
     SessionInterrupted: "interrupted",
     ModelError: "model_error",
+    BudgetExceeded: "budget_exceeded",
 }
+BUDGET_SUBTYPE = "error_max_budget_usd"
 
 
 class SessionDriver:
@@ -71,6 +81,8 @@ class SessionDriver:
         self._task: asyncio.Task[Any] | None = None
         self._open_query: int | None = None
         self._adapter = EventAdapter()
+        self._retries = RetryWatch()
+        self.stderr = StderrTail()
 
     # --- public -------------------------------------------------------------------------
 
@@ -112,7 +124,10 @@ class SessionDriver:
         except RunnerError as exc:
             error = exc
         except Exception as exc:  # the CLI crashed or the SDK failed
-            error = RunnerError(f"{type(exc).__name__}: {exc}")
+            said = self.stderr.summary()
+            error = RunnerError(
+                f"{type(exc).__name__}: {exc}" + (f"; the CLI said: {said}" if said else "")
+            )
             log.debug("session failed", exc_info=True)
         finally:
             if error is not None:
@@ -125,6 +140,7 @@ class SessionDriver:
                 error_type=None if error is None else error.error_type,
                 error_message=None if error is None else str(error),
                 duration_ms=int((time.monotonic() - started) * 1000),
+                cli_stderr=tuple(self.stderr.lines) if error is not None else (),
             )
             self.observer.on_session_end(outcome)
         return outcome
@@ -134,20 +150,41 @@ class SessionDriver:
     async def _run_client(self) -> None:
         from claude_agent_sdk import ClaudeSDKClient
 
-        async with ClaudeSDKClient(self._options()) as client:
-            try:
-                async with asyncio.timeout(self.config.timeout_s):
-                    await self._converse(client)
-            except TimeoutError:
-                await self._interrupt(client)
-                limit = self.config.timeout_s
-                raise SessionTimeout(f"session exceeded TIMEOUT={limit:g}s") from None
-            except asyncio.CancelledError:
-                current = asyncio.current_task()
-                if current is not None:
-                    current.uncancel()
-                await self._interrupt(client)
-                raise
+        # The credential check runs while the CLI starts (~1 s): it costs the session nothing.
+        preflight = asyncio.ensure_future(self._preflight()) if self.config.preflight else None
+        try:
+            async with ClaudeSDKClient(self._options()) as client:
+                if preflight is not None:
+                    await preflight
+                await self._run_conversation(client)
+        finally:
+            if preflight is not None and not preflight.done():
+                preflight.cancel()
+
+    async def _preflight(self) -> None:
+        import os
+
+        from runner.preflight import check_model_access
+
+        result = await asyncio.to_thread(check_model_access, {**os.environ, **self.config.cli_env})
+        if result.fatal:
+            raise ModelError(result.message, status=result.status, kind=result.verdict)
+        log.debug("model credentials: %s: %s", result.verdict, result.message)
+
+    async def _run_conversation(self, client: ClaudeSDKClient) -> None:
+        try:
+            async with asyncio.timeout(self.config.timeout_s):
+                await self._converse(client)
+        except TimeoutError:
+            await self._interrupt(client)
+            limit = self.config.timeout_s
+            raise SessionTimeout(f"session exceeded TIMEOUT={limit:g}s") from None
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if current is not None:
+                current.uncancel()
+            await self._interrupt(client)
+            raise
 
     async def _interrupt(self, client: ClaudeSDKClient) -> None:
         """Make the CLI drop its in-flight request so the client can close at once."""
@@ -199,6 +236,12 @@ class SessionDriver:
                 elif isinstance(event, QueryResult):
                     results.append(event)
                     done = not pending or event.is_error
+                elif isinstance(event, ApiRetry):
+                    fatal = self._retries.seen(event)
+                    if fatal is not None:
+                        self._end_open_query(ModelError(fatal, status=event.status))
+                        await self._interrupt(client)
+                        raise ModelError(fatal, status=event.status)
             if done:
                 break
         if not results:
@@ -207,6 +250,8 @@ class SessionDriver:
         self._finish_query(outcome)
         if outcome.is_error:
             detail = outcome.error_message or outcome.subtype or "query failed"
+            if outcome.subtype == BUDGET_SUBTYPE:
+                raise BudgetExceeded(detail)
             if outcome.error_type == ModelError.error_type:
                 raise ModelError(detail, status=outcome.api_error_status, kind=api_error)
             raise RunnerError(detail)
@@ -226,6 +271,8 @@ class SessionDriver:
         if last.is_error:
             is_api = api_error is not None or last.api_error_status is not None
             error_type = ModelError.error_type if is_api else (last.subtype or "error")
+            if last.subtype == BUDGET_SUBTYPE:
+                error_type = BudgetExceeded.error_type
             detail = "; ".join(last.errors) or (last.result or "")
             status = f"HTTP {last.api_error_status}: " if last.api_error_status else ""
             error_message = f"{status}{detail}".strip() or (api_error or last.subtype)
@@ -274,17 +321,23 @@ class SessionDriver:
         hooks: dict[Any, list[HookMatcher]] = {
             name: [HookMatcher(hooks=[callback])] for name in HOOK_EVENTS
         }
-        env = {"CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1", **cfg.cli_env}
+        import os
+
+        env = dict(cfg.cli_env)
+        if "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC" not in os.environ:
+            # No auto-update or error-reporting traffic from a Job, unless the operator says.
+            env.setdefault("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1")
         return ClaudeAgentOptions(
             model=cfg.model,
             cwd=str(cfg.workspace),
             allowed_tools=list(cfg.allowed_tools),
             permission_mode=cfg.permission_mode,  # type: ignore[arg-type]
             max_turns=cfg.max_turns,
+            max_budget_usd=cfg.max_budget_usd,
             include_partial_messages=True,
             hooks=hooks,
             env=env,
-            stderr=_log_cli_stderr,
+            stderr=self.stderr,
         )
 
     async def _hook(self, data: Any, tool_use_id: str | None, context: Any) -> dict[str, Any]:
@@ -292,7 +345,3 @@ class SessionDriver:
             for event in self._adapter.from_hook(data):
                 self.observer.on_event(event)
         return {}
-
-
-def _log_cli_stderr(line: str) -> None:
-    log.debug("claude: %s", default_redactor().clean(line.rstrip()))

@@ -135,13 +135,15 @@ class QueryOutcome:
 @dataclass(frozen=True)
 class SessionOutcome:
     status: str
-    """success | error | model_error | timeout | idle_timeout | interrupted | config_error"""
+    """success | error | model_error | budget_exceeded | timeout | idle_timeout | interrupted"""
     exit_code: int
     at_ns: int
     queries: tuple[QueryOutcome, ...] = ()
     error_type: str | None = None
     error_message: str | None = None
     duration_ms: int = 0
+    cli_stderr: tuple[str, ...] = ()
+    """The CLI's last stderr lines (redacted) when the session failed."""
 
     @property
     def num_turns(self) -> int:

@@ -167,9 +167,11 @@ class Runner:
         *,
         args: tuple[str, ...] = (),
         stdin: bool = False,
+        api_key: str | None = None,
         **env: str | None,
     ) -> Running:
-        server = OfflineMessagesServer(script).start()
+        """`api_key`: the server refuses any other key (HTTP 401, as the real API does)."""
+        server = OfflineMessagesServer(script, api_key=api_key).start()
         proc = subprocess.Popen(
             [sys.executable, "-m", "runner", "run", *args],
             env=self.env(server.url, **env),

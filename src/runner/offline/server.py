@@ -66,8 +66,13 @@ def _last_user_text(body: dict[str, Any]) -> str:
 class OfflineMessagesServer:
     """Serves a `Script` on 127.0.0.1; use as a context manager or call start()/stop()."""
 
-    def __init__(self, script: Script | list[Step], *, port: int = 0) -> None:
+    def __init__(
+        self, script: Script | list[Step], *, port: int = 0, api_key: str | None = None
+    ) -> None:
+        """`api_key`: when set, every request must carry it (`x-api-key`, or a bearer
+        token) or is answered 401 `authentication_error`, as the real API does."""
         self.script = script if isinstance(script, Script) else Script(list(script))
+        self.api_key = api_key
         self.served: list[ServedCall] = []
         self._taken = [False] * len(self.script.steps)
         self._lock = threading.Lock()
@@ -161,12 +166,31 @@ class OfflineMessagesServer:
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
+            def _authorized(self, path: str) -> bool:
+                if server.api_key is None:
+                    return True
+                bearer = (self.headers.get("Authorization") or "").removeprefix("Bearer ")
+                if server.api_key in (self.headers.get("x-api-key"), bearer):
+                    return True
+                server._record(ServedCall(path=path, model="", status=401, step=None))
+                self._json(401, _error_body("authentication_error", "invalid x-api-key"))
+                return False
+
             def do_GET(self) -> None:
+                path = self.path.split("?", 1)[0]
+                if not self._authorized(path):
+                    return
+                if path.endswith("/v1/models"):
+                    models = [{"type": "model", "id": DEFAULT_MODEL, "display_name": "Sonnet"}]
+                    self._json(200, {"data": models, "has_more": False})
+                    return
                 self._json(404, {"type": "error", "error": {"type": "not_found_error"}})
 
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length) if length else b""
+                if not self._authorized(self.path.split("?", 1)[0]):
+                    return
                 try:
                     body = json.loads(raw or b"{}")
                 except ValueError:

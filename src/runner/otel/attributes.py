@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 
 from opentelemetry.util.types import AttributeValue
 
+from runner.events import ApiRetry, RunnerEvent
 from runner.otel import semconv as sc
 from runner.otel.content import ContentPolicy
 from runner.otel.tree import AgentNode, ChatNode, Node, QueryNode, SessionNode, ToolNode, Totals
@@ -251,6 +252,28 @@ def error_attributes(node: Node, content: ContentPolicy) -> tuple[Attributes, st
         return None
     message = content.redactor.clean(node.error_message or node.error_type)[:1024]
     return {sc.ERROR_TYPE: node.error_type}, message
+
+
+def event_attributes(event: RunnerEvent, content: ContentPolicy) -> tuple[str, Attributes] | None:
+    """A runner event as a span event (name, attributes), or None."""
+    if isinstance(event, ApiRetry):
+        return sc.EVENT_API_RETRY, _retry(event, content)
+    return None
+
+
+def _retry(retry: ApiRetry, content: ContentPolicy) -> Attributes:
+    """An API retry: attempt, status, delay, the error (redacted)."""
+    out: Attributes = {sc.AGENTIC_SESSION_RETRY_ATTEMPT: retry.attempt}
+    if retry.max_retries is not None:
+        out[sc.AGENTIC_SESSION_RETRY_MAX] = retry.max_retries
+    if retry.delay_ms is not None:
+        out[sc.AGENTIC_SESSION_RETRY_DELAY_MS] = retry.delay_ms
+    if retry.status is not None:
+        out[sc.HTTP_RESPONSE_STATUS_CODE] = retry.status
+        out[sc.ERROR_TYPE] = str(retry.status)
+    if retry.error:
+        out["exception.message"] = content.redactor.clean(retry.error)[:500]
+    return out
 
 
 # --- parts ------------------------------------------------------------------------------------

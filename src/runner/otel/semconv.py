@@ -103,6 +103,12 @@ cache_write.input_tokens: a session's or subagent's token totals."""
 AGENTIC_SESSION_TOOL_REQUESTED_BY: Final = "agentic_session.tool.requested_by"
 """The gen_ai.response.id of the LLM call that asked for the tool."""
 TRACE_TAG: Final = "claude-code-runner"
+EVENT_API_RETRY: Final = "agentic_session.api_retry"
+"""Span event on the query (or subagent) span: the CLI retries an API request."""
+AGENTIC_SESSION_RETRY_ATTEMPT: Final = "agentic_session.retry.attempt"
+AGENTIC_SESSION_RETRY_MAX: Final = "agentic_session.retry.max_retries"
+AGENTIC_SESSION_RETRY_DELAY_MS: Final = "agentic_session.retry.delay_ms"
+HTTP_RESPONSE_STATUS_CODE: Final = "http.response.status_code"
 
 # --- metrics -----------------------------------------------------------------------------------
 METRIC_TOKEN_USAGE: Final = "gen_ai.client.token.usage"

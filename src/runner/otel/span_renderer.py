@@ -21,6 +21,7 @@ from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
 
+from runner.events import RunnerEvent
 from runner.otel import attributes as attrs
 from runner.otel import semconv as sc
 from runner.otel.content import ContentPolicy
@@ -97,6 +98,13 @@ class SpanRenderer:
             self._end(node.key, span, node.end_ns or node.start_ns)
             if isinstance(node, SessionNode):
                 self._detach()
+
+    def event(self, node: Node, event: RunnerEvent) -> None:
+        span = node.handle
+        described = attrs.event_attributes(event, self.content)
+        if isinstance(span, Span) and node.key in self._open and described is not None:
+            name, attributes = described
+            span.add_event(name, attributes, timestamp=event.at_ns)
 
     def close(self, at_ns: int) -> None:
         """Safety net: a span the builder failed to finish is ended here, marked as such."""

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 from runner.config import Tenancy
+from runner.events import RunnerEvent
 from runner.otel.pricing import CallCost
 from runner.types import QueryOutcome, SessionOutcome, Usage
 
@@ -132,3 +133,6 @@ class Renderer(Protocol):
     def finish(self, node: Node) -> None: ...
 
     def close(self, at_ns: int) -> None: ...
+
+    def event(self, node: Node, event: RunnerEvent) -> None:
+        """A point in time on an open node's timeline (e.g. an API retry)."""

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 from runner.events import (
+    ApiRetry,
     AssistantText,
     CallFailed,
     CallFinished,
@@ -379,6 +380,10 @@ class TreeBuilder:
         # No PostToolUse hook (e.g. a denied tool): the result is the end.
         self._end_tool(tool, at)
 
+    def _api_retry(self, event: ApiRetry) -> None:
+        if self.query is not None:
+            self.renderer.event(self.query, event)
+
     def _task_started(self, event: TaskStarted) -> None:
         if event.tool_use_id is None:
             return
@@ -535,5 +540,6 @@ _HANDLERS: dict[type, Callable[[TreeBuilder, Any], None]] = {
     ToolResult: TreeBuilder._tool_result,
     TaskStarted: TreeBuilder._task_started,
     SubagentStarted: TreeBuilder._subagent_started,
+    ApiRetry: TreeBuilder._api_retry,
     SubagentFinished: TreeBuilder._subagent_finished,
 }
