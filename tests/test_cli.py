@@ -83,3 +83,28 @@ def test_flags_override_the_environment(env: dict[str, str]) -> None:
     env["TIMEOUT"] = "10"
     done = _run(["run", "--timeout", "nope"], env)
     assert done.returncode == 2 and "TIMEOUT='nope'" in done.stderr
+
+
+def test_every_session_variable_but_credentials_has_a_flag() -> None:
+    """README's promise: `claude-runner run --help` lists a flag for each variable of the
+    contract, credentials aside (secrets do not belong on a command line)."""
+    from typer.testing import CliRunner
+
+    from runner import environment_variables as ev
+    from runner.cli import app
+
+    credentials = {
+        ev.ANTHROPIC_API_KEY,
+        ev.ANTHROPIC_AUTH_TOKEN,
+        ev.ANTHROPIC_BASE_URL,
+        ev.CLAUDE_CODE_USE_VERTEX,
+        ev.ANTHROPIC_VERTEX_PROJECT_ID,
+        ev.CLOUD_ML_REGION,
+    }
+    help_text = CliRunner().invoke(app, ["run", "--help"], terminal_width=200).output
+    missing = [
+        name
+        for name in ev.CONTRACT
+        if name not in credentials and f"Overrides {name}" not in help_text
+    ]
+    assert not missing, missing

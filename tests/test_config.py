@@ -138,3 +138,55 @@ def test_workspace_that_is_a_file_is_refused(good: dict[str, str], tmp_path: Pat
     good["WORKSPACE_PATH"] = str(afile)
     with pytest.raises(ConfigError, match=r"WORKSPACE_PATH.*not a directory"):
         RunnerConfig.from_env(good)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("MAX_TURNS", "²"),
+        ("MAX_TURNS", "١٢"),
+        ("TIMEOUT", "１２"),
+        ("IDLE_TIMEOUT", "1e3"),
+        ("MAX_BUDGET_USD", "-1"),
+        ("MAX_BUDGET_USD", "0"),
+        ("MAX_BUDGET_USD", "five"),
+    ],
+)
+def test_numbers_are_ascii_and_one_line_errors(good: dict[str, str], name: str, value: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        RunnerConfig.from_env({**good, name: value})
+    message = str(caught.value)
+    assert message.startswith(f"{name}=") and "\n" not in message
+
+
+def test_the_cost_guard_and_the_check_switch(good: dict[str, str]) -> None:
+    config = RunnerConfig.from_env({**good, "MAX_BUDGET_USD": "2.50", "RUNNER_PREFLIGHT": "false"})
+    assert config.max_budget_usd == 2.5 and config.preflight is False
+    assert RunnerConfig.from_env(good).preflight is True
+
+
+@pytest.mark.parametrize(
+    "model",
+    ["claude-sonnet-4-5", "us.anthropic.claude-sonnet-4-5-20250929-v1:0", "opus[1m]", "a@b/c"],
+)
+def test_model_names_of_every_provider_form_are_accepted(good: dict[str, str], model: str) -> None:
+    assert RunnerConfig.from_env({**good, "LLM_MODEL": model}).model == model
+
+
+@pytest.mark.parametrize("model", ["claude sonnet", "'claude'", "-x", "claude;rm"])
+def test_model_names_the_cli_would_choke_on_are_refused(good: dict[str, str], model: str) -> None:
+    with pytest.raises(ConfigError, match="LLM_MODEL="):
+        RunnerConfig.from_env({**good, "LLM_MODEL": model})
+
+
+def test_bypass_permissions_is_refused_as_root_only(
+    good: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import runner.config as config_module
+
+    env = {**good, "PERMISSION_MODE": "bypassPermissions"}
+    monkeypatch.setattr(config_module, "_running_as_root", lambda: True)
+    with pytest.raises(ConfigError, match="non-root user"):
+        RunnerConfig.from_env(env)
+    monkeypatch.setattr(config_module, "_running_as_root", lambda: False)
+    assert RunnerConfig.from_env(env).permission_mode == "bypassPermissions"

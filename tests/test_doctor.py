@@ -12,13 +12,14 @@ from typing import Any
 
 import pytest
 
+from runner.offline import OfflineMessagesServer
 from tests.otel.test_export_e2e import BASIC, PUBLIC, SECRET, _free_port
 from tests.otlp_receiver import OTLPHttpReceiver
 
 
-def doctor(env: dict[str, str]) -> tuple[int, dict[str, Any], str]:
+def doctor(env: dict[str, str], *args: str) -> tuple[int, dict[str, Any], str]:
     done = subprocess.run(
-        [sys.executable, "-m", "runner", "doctor", "--json"],
+        [sys.executable, "-m", "runner", "doctor", "--json", *args],
         env=env,
         capture_output=True,
         text=True,
@@ -27,10 +28,25 @@ def doctor(env: dict[str, str]) -> tuple[int, dict[str, Any], str]:
     return done.returncode, json.loads(done.stdout), done.stdout + done.stderr
 
 
+KEY = "sk-ant-doctor-0000"
+
+
 @pytest.fixture
-def env(tmp_path: Path) -> dict[str, str]:
+def model() -> Iterator[OfflineMessagesServer]:
+    """The model endpoint: accepts only KEY (401 otherwise), as the real API does."""
+    with OfflineMessagesServer([], api_key=KEY) as server:
+        yield server
+
+
+@pytest.fixture
+def env(tmp_path: Path, model: OfflineMessagesServer) -> dict[str, str]:
     base = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "LANGFUSE_"))}
-    return {**base, "ANTHROPIC_API_KEY": "sk-ant-doctor-0000", "WORKSPACE_PATH": str(tmp_path)}
+    return {
+        **base,
+        "ANTHROPIC_API_KEY": KEY,
+        "ANTHROPIC_BASE_URL": model.url,
+        "WORKSPACE_PATH": str(tmp_path),
+    }
 
 
 @pytest.fixture
@@ -67,19 +83,61 @@ def test_healthy_langfuse_passes_every_check_and_a_test_span_arrives(
     assert SECRET not in raw and "sk-ant-doctor-0000" not in raw
 
 
-def test_rejected_keys_fail_with_the_fix(env: dict[str, str], langfuse: OTLPHttpReceiver) -> None:
+def test_rejected_langfuse_keys_warn_and_fail_only_with_strict(
+    env: dict[str, str], langfuse: OTLPHttpReceiver
+) -> None:
     code, report, raw = doctor(_langfuse_env(env, langfuse.url, secret="sk-lf-wrong-key-1234"))
     keys = _by_name(report)["Langfuse keys"]
-    assert code == 1 and keys["ok"] is False
+    assert code == 0 and keys["ok"] is False and keys["required"] is False  # telemetry: a warning
+    strict, _, _ = doctor(
+        _langfuse_env(env, langfuse.url, secret="sk-lf-wrong-key-1234"), "--strict"
+    )
+    assert strict == 1
     assert "HTTP 401" in keys["detail"] and "LANGFUSE_SECRET_KEY" in keys["fix"]
     assert _by_name(report)["test span accepted"]["ok"] is False
     assert "sk-lf-wrong-key-1234" not in raw
 
 
-def test_unreachable_endpoint_fails(env: dict[str, str]) -> None:
-    code, report, _ = doctor(_langfuse_env(env, f"http://127.0.0.1:{_free_port()}"))
+def test_unreachable_telemetry_endpoint_fails_with_strict(env: dict[str, str]) -> None:
+    code, report, _ = doctor(_langfuse_env(env, f"http://127.0.0.1:{_free_port()}"), "--strict")
     reach = _by_name(report)["telemetry endpoint reachable"]
     assert code == 1 and reach["ok"] is False and "unreachable" in reach["detail"]
+
+
+@pytest.mark.parametrize(
+    ("case", "ready", "detail"),
+    [
+        ("healthy", True, "accepted ANTHROPIC_API_KEY"),
+        ("refused", False, "ANTHROPIC_API_KEY was refused by ANTHROPIC_BASE_URL="),
+        ("unreachable", False, "is unreachable (connection refused"),
+    ],
+)
+def test_model_credentials_are_checked_against_the_endpoint(
+    env: dict[str, str], case: str, ready: bool, detail: str
+) -> None:
+    if case == "refused":
+        env["ANTHROPIC_API_KEY"] = "sk-ant-wrong-key-9999"
+    elif case == "unreachable":
+        env["ANTHROPIC_BASE_URL"] = f"http://127.0.0.1:{_free_port()}"
+    code, report, raw = doctor(env)
+    credentials = _by_name(report)["model credentials"]
+    assert (code == 0) is ready and credentials["ok"] is ready, raw
+    assert detail in credentials["detail"]
+    assert "sk-ant-wrong-key-9999" not in raw and KEY not in raw
+
+
+def test_a_bad_telemetry_mode_is_one_line_and_no_library_logs(env: dict[str, str]) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "runner", "doctor"],
+        env={**env, "TELEMETRY_MODE": "otlp"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    marks = [line for line in done.stdout.splitlines() if line[:1] in ("✓", "✗", "!")]
+    lines = [line for line in marks if line.split(":")[0].split(" ", 1)[1].startswith("telemetry")]
+    assert len(lines) == 1 and "TELEMETRY_MODE='otlp' is unknown" in lines[0], done.stdout
+    assert done.stderr == ""
 
 
 def test_missing_keys_and_credentials(env: dict[str, str]) -> None:
@@ -118,5 +176,6 @@ def test_text_output_marks_each_check(env: dict[str, str]) -> None:
         timeout=120,
     )
     assert done.returncode == 0
-    assert "✓ model credentials: ANTHROPIC_API_KEY is set (value not shown)" in done.stdout
+    assert "✓ model credentials: ANTHROPIC_BASE_URL=" in done.stdout
+    assert "accepted ANTHROPIC_API_KEY (value not shown)" in done.stdout
     assert done.stdout.strip().endswith("ready: a session can run")

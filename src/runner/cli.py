@@ -118,11 +118,27 @@ def run(
     permission_mode: Annotated[
         str | None, typer.Option(help=f"Overrides {ev.PERMISSION_MODE}.")
     ] = None,
+    max_turns: Annotated[str | None, typer.Option(help=f"Overrides {ev.MAX_TURNS}.")] = None,
+    max_budget_usd: Annotated[
+        str | None, typer.Option(help=f"Overrides {ev.MAX_BUDGET_USD} (USD).")
+    ] = None,
+    namespace: Annotated[str | None, typer.Option(help=f"Overrides {ev.NAMESPACE}.")] = None,
+    project_name: Annotated[str | None, typer.Option(help=f"Overrides {ev.PROJECT_NAME}.")] = None,
+    user_id: Annotated[str | None, typer.Option(help=f"Overrides {ev.USER_ID}.")] = None,
+    log_level: Annotated[str | None, typer.Option(help=f"Overrides {ev.RUNNER_LOG_LEVEL}.")] = None,
+    preflight: Annotated[
+        bool | None,
+        typer.Option(
+            "--preflight/--no-preflight",
+            help=f"Overrides {ev.RUNNER_PREFLIGHT}: check the model credentials first.",
+        ),
+    ] = None,
 ) -> None:
     """Run one session from the environment (the Job contract).
 
     Events go to stdout as JSON lines, logs to stderr. Exit codes: 0 ok, 1 failed, 2 bad
-    config, 3 model/API error, 4 timeout, 5 idle timeout, 130/143 interrupted.
+    config, 3 model/API error, 4 timeout, 5 idle timeout, 6 budget exceeded, 130/143
+    interrupted.
     """
     flags = {
         ev.SESSION_ID: session_id,
@@ -135,6 +151,13 @@ def run(
         ev.WORKSPACE_PATH: None if workspace is None else str(workspace),
         ev.ALLOWED_TOOLS: allowed_tools,
         ev.PERMISSION_MODE: permission_mode,
+        ev.MAX_TURNS: max_turns,
+        ev.MAX_BUDGET_USD: max_budget_usd,
+        ev.NAMESPACE: namespace,
+        ev.PROJECT_NAME: project_name,
+        ev.USER_ID: user_id,
+        ev.RUNNER_LOG_LEVEL: log_level,
+        ev.RUNNER_PREFLIGHT: None if preflight is None else str(preflight).lower(),
     }
     raise typer.Exit(execute({k: v for k, v in flags.items() if v is not None}))
 
@@ -178,17 +201,22 @@ def demo(
 @app.command()
 def doctor(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Telemetry problems fail the check too.")
+    ] = False,
 ) -> None:
     """Check what a session needs; exit 0 only when a session can run as configured.
 
-    Credentials, the Claude Code CLI, the workspace, the telemetry endpoint and keys (a test
-    trace is sent), read from the same environment as `run`.
+    Credentials (checked against the model endpoint, no model call), the Claude Code CLI, the
+    workspace, the telemetry endpoint and keys (a test trace is sent), read from the same
+    environment as `run`. Telemetry problems are warnings unless --strict.
     """
     from runner.doctor import as_json as to_json
     from runner.doctor import render, run_checks, verdict
 
     configure_logging()
-    checks = run_checks()
+    logging.getLogger().setLevel(logging.CRITICAL)  # the checks say it all: no library lines
+    checks = run_checks(strict=strict)
     typer.echo(to_json(checks) if as_json else render(checks))
     raise typer.Exit(0 if verdict(checks) else 1)
 

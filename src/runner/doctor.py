@@ -1,8 +1,10 @@
 """`claude-runner doctor`: check what a session needs, from the same configuration as `run`.
 
-Each check is ✓ or ✗ with the fix. Exit 0 only when everything a session needs is in place;
-telemetry that is configured but broken also fails the check (a session would run, but without
-the trace you configured). No secret is ever printed.
+Each check is ✓, ✗ (a session cannot run as configured) or ! (a warning), with the fix. Exit 0
+only when everything a session needs is in place. The model credentials are checked against the
+model endpoint with the same request a session's pre-flight makes (runner.preflight). Telemetry
+problems are warnings, because telemetry never fails a session; `--strict` makes them failures.
+No secret is ever printed, and no library's own log line reaches the output.
 """
 
 from __future__ import annotations
@@ -43,10 +45,13 @@ class Check:
     """A failed optional check (telemetry not configured) does not fail the doctor."""
 
 
-def run_checks(environ: Mapping[str, str] | None = None) -> list[Check]:
+def run_checks(environ: Mapping[str, str] | None = None, *, strict: bool = False) -> list[Check]:
+    """Every check; telemetry checks are required only with `strict`."""
     env = dict(os.environ if environ is None else environ)
     checks = [_config(env), _credentials(env), _workspace(env), _cli()]
-    checks.extend(_telemetry(env))
+    for check in _telemetry(env):
+        check.required = check.required and strict
+        checks.append(check)
     return checks
 
 
@@ -89,15 +94,29 @@ def _config(env: Mapping[str, str]) -> Check:
 
 
 def _credentials(env: Mapping[str, str]) -> Check:
+    from runner.preflight import check_model_access
+
     try:
         mode = model_access(env)
     except ConfigError as exc:
         problem, _, fix = str(exc).partition(": ")
         return Check("model credentials", False, problem, fix)
     if mode == "vertex":
-        return Check("model credentials", True, "Vertex AI (project and region set)")
+        return Check("model credentials", True, "Vertex AI (project and region set; not checked)")
+    result = check_model_access(env)
+    if result.fatal:
+        problem, _, fix = result.message.partition("): ")
+        return Check("model credentials", False, problem + ")", fix)
+    if result.verdict == "ok":
+        return Check("model credentials", True, f"{result.message} (value not shown)")
     name = ev.ANTHROPIC_API_KEY if env.get(ev.ANTHROPIC_API_KEY) else ev.ANTHROPIC_AUTH_TOKEN
-    return Check("model credentials", True, f"{name} is set (value not shown)")
+    return Check(
+        "model credentials",
+        False,
+        f"{name} is set but could not be verified: {result.message}",
+        "a proxy without /v1/models is fine; otherwise check ANTHROPIC_BASE_URL",
+        required=False,
+    )
 
 
 def _workspace(env: Mapping[str, str]) -> Check:
@@ -160,9 +179,11 @@ def _telemetry(env: Mapping[str, str]) -> list[Check]:
     settings = TelemetrySettings.from_env(env)
     checks: list[Check] = []
     for warning in settings.warnings:
-        checks.append(Check("telemetry configuration", False, warning, "see the line above"))
+        problem, _, fix = warning.partition(": ")
+        checks.append(Check("telemetry configuration", False, problem, fix or warning))
     if settings.mode == "off":
-        checks.append(Check("telemetry", True, "off (OTEL_SDK_DISABLED or TELEMETRY_MODE=off)"))
+        if not checks:  # off by choice; a bad value already said why it is off
+            checks.append(Check("telemetry", True, "off (OTEL_SDK_DISABLED or TELEMETRY_MODE=off)"))
         return checks
     target = settings.langfuse
     if settings.mode == "langfuse-sdk" or "langfuse" in settings.traces:
