@@ -6,11 +6,14 @@ ARG PYTHON_IMAGE=python:3.12-slim-bookworm
 
 FROM ${PYTHON_IMAGE} AS build
 WORKDIR /src
-COPY pyproject.toml README.md ./
-COPY src ./src
+# The locked dependency set (scripts/lock), hashes checked, in a layer of its own.
+COPY requirements/runtime.txt ./requirements/runtime.txt
 RUN python -m venv /opt/runner \
  && /opt/runner/bin/pip install --no-cache-dir --upgrade pip==25.2 \
- && /opt/runner/bin/pip install --no-cache-dir .
+ && /opt/runner/bin/pip install --no-cache-dir --require-hashes -r requirements/runtime.txt
+COPY pyproject.toml README.md ./
+COPY src ./src
+RUN /opt/runner/bin/pip install --no-cache-dir --no-deps .
 
 FROM ${PYTHON_IMAGE}
 ARG VERSION=0.1.0
