@@ -28,10 +28,13 @@ def endpoint() -> Iterator[dict[str, object]]:
             time.sleep(float(state["sleep"]))  # type: ignore[arg-type]
             status = int(state["status"])  # type: ignore[call-overload]
             body = json.dumps({"type": "error", "error": {"type": "x_error", "message": "m"}})
-            self.send_response(status)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body.encode())
+            try:
+                self.send_response(status)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body.encode())
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the client gave up (the timeout case)
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
