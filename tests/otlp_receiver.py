@@ -60,6 +60,8 @@ class OTLPHttpReceiver:
 
     mode: str | int = "ok"
     auth: str | None = None
+    port: int = 0
+    """0: any free port; else that port (to come back up where a sender expects it)."""
     requests: list[Received] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
 
@@ -118,7 +120,7 @@ class OTLPHttpReceiver:
                 self.end_headers()
                 self.wfile.write(answer)
 
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
         self._httpd.daemon_threads = True
         threading.Thread(target=self._httpd.serve_forever, daemon=True).start()
 

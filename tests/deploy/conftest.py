@@ -13,7 +13,7 @@ import yaml
 
 ROOT = Path(__file__).parents[2]
 DEPLOY = ROOT / "deploy"
-OVERLAYS = ("langfuse-direct", "collector")
+OVERLAYS = ("langfuse-direct", "collector", "collector-scaled", "collector-tenants")
 
 
 def tool(name: str) -> str:

@@ -7,6 +7,7 @@ from typing import Any
 
 import kubernetes_validate
 import pytest
+import yaml
 
 from runner import environment_variables as ev
 from runner.otel.pipeline import DOWNWARD_API
@@ -90,7 +91,12 @@ def test_in_the_collector_topology_sessions_hold_no_langfuse_keys(
     collector = find(objects, "Deployment", "otel-collector")
     assert collector["spec"]["replicas"] == 2
     c = container(collector)
-    assert {e["name"] for e in c["env"]} >= {"LANGFUSE_PUBLIC_KEY", "LANGFUSE_SECRET_KEY"}
+    langfuse_auth = next(e for e in c["env"] if e["name"] == "LANGFUSE_AUTH")
+    assert langfuse_auth["valueFrom"]["secretKeyRef"] == {
+        "name": "langfuse-keys",
+        "key": "basic-auth",
+    }
+    assert c["image"].startswith("claude-code-runner-otelcol:")  # our distribution
     assert c["readinessProbe"]["httpGet"]["port"] == "health"
     ports = {p["port"] for p in find(objects, "Service", "otel-collector")["spec"]["ports"]}
     assert {4317, 4318} <= ports
@@ -106,8 +112,49 @@ def test_network_policy_allows_only_dns_https_and_the_collector(
         policy = find(rendered[overlay], "NetworkPolicy", "claude-code-runner-session")
         assert policy["spec"]["ingress"] == []
         ports = {p["port"] for rule in policy["spec"]["egress"] for p in rule["ports"]}
-        expected = {53, 443} | ({4317, 4318} if overlay == "collector" else set())
-        assert ports == expected
+        collector = {
+            "collector": {4317, 4318},
+            "collector-scaled": {4317, 4318},
+            "collector-tenants": {14317, 14318},  # team-a's receiver only
+        }
+        assert ports == {53, 443} | collector.get(overlay, set())
+
+
+def test_the_scaled_topology_routes_by_trace_id_to_a_stateful_sampling_tier(
+    rendered: dict[str, list[dict[str, Any]]],
+) -> None:
+    objects = rendered["collector-scaled"]
+    front = container(find(objects, "Deployment", "otel-collector"))
+    assert front["args"] == ["--config=/conf/config.front.yaml"]
+    assert {e["name"] for e in front["env"]} == {"SAMPLER_ENDPOINTS", "GOMEMLIMIT"}  # no keys
+    sampler = find(objects, "StatefulSet", "otelcol-sampler")
+    assert sampler["spec"]["serviceName"] == "otelcol-sampler"
+    assert container(sampler)["args"] == ["--config=/conf/config.sampling.yaml"]
+    assert find(objects, "Service", "otelcol-sampler")["spec"]["clusterIP"] == "None"
+    config = find(objects, "ConfigMap", "langfuse-config")["data"]
+    replicas = sampler["spec"]["replicas"]
+    endpoints = yaml.safe_load(config["SAMPLER_ENDPOINTS"])
+    assert endpoints == [f"otelcol-sampler-{i}.otelcol-sampler:4317" for i in range(replicas)]
+
+
+def test_the_tenant_topology_takes_each_tenants_credentials_from_its_own_secret(
+    rendered: dict[str, list[dict[str, Any]]],
+) -> None:
+    objects = rendered["collector-tenants"]
+    c = container(find(objects, "Deployment", "otel-collector"))
+    assert c["args"] == ["--config=/conf/config.tenants.yaml"]
+    secrets = {
+        e["name"]: e["valueFrom"]["secretKeyRef"]["name"]
+        for e in c["env"]
+        if "secretKeyRef" in e.get("valueFrom", {})
+    }
+    assert secrets["TEAM_A_INGEST_TOKEN"] == "otel-ingest-team-a"
+    assert secrets["TEAM_A_LANGFUSE_AUTH"] == "langfuse-keys-team-a"
+    assert secrets["TEAM_B_LANGFUSE_AUTH"] == "langfuse-keys-team-b"
+    job = _env(find(objects, "Job"))
+    assert job["OTEL_EXPORTER_OTLP_HEADERS"]["valueFrom"]["secretKeyRef"]["name"] == (
+        "otel-ingest-team-a"
+    )
 
 
 def test_the_secret_example_holds_placeholders_only() -> None:

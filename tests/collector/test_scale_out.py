@@ -1,0 +1,133 @@
+"""Scale-out that stays correct: a front collector routes each trace by trace id to one of two
+sampling collectors (our traceidrouting exporter, static endpoints), so every trace is decided
+whole, once. Kept: every error trace, every expensive session, a fraction of the rest."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections import defaultdict
+
+from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.trace import Status, StatusCode, set_span_in_context
+
+from runner.offline import Failure, Usage, bash, text
+from tests.collector.conftest import StartCollector
+from tests.collector.test_fan_out import LANGFUSE_AUTH, LANGFUSE_PATH
+from tests.collector_process import wait_for
+from tests.e2e.harness import Runner
+from tests.otel.test_export_e2e import BASIC, TELEMETRY_ON
+from tests.otlp_receiver import OTLPHttpReceiver, attributes
+
+TRACES = 60
+SPANS_PER_TRACE = 5
+
+
+def _send_traces(endpoint: str) -> dict[str, str]:
+    """TRACES synthetic sessions, their spans sent one request each, interleaved across
+    traces (so a trace arrives in many batches). Returns trace id (hex) → kind."""
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(OTLPSpanExporter(endpoint=endpoint)))
+    tracer = provider.get_tracer("sessions")
+    kinds: dict[str, str] = {}
+    roots = []
+    for i in range(TRACES):
+        kind = ("error", "expensive", "cheap", "cheap", "cheap")[i % 5]
+        root = tracer.start_span("agentic-session")
+        root.set_attribute("agentic_session.cost_usd", 2.5 if kind == "expensive" else 0.01)
+        if kind == "error":
+            root.set_status(Status(StatusCode.ERROR, "model_error"))
+        kinds[format(root.get_span_context().trace_id, "032x")] = kind
+        roots.append(root)
+    children = [
+        tracer.start_span(f"chat {n}", context=set_span_in_context(root))
+        for root in roots
+        for n in range(SPANS_PER_TRACE - 1)
+    ]
+    random.Random(7).shuffle(children)
+    for span in children:
+        span.end()
+    for root in roots:
+        root.end()
+    provider.shutdown()
+    return kinds
+
+
+def test_every_trace_is_decided_whole_at_exactly_one_sampler(
+    collector: StartCollector, runner: Runner
+) -> None:
+    projects = [OTLPHttpReceiver(auth=BASIC), OTLPHttpReceiver(auth=BASIC)]
+    try:
+        samplers = [
+            collector(
+                "config.sampling.yaml",
+                LANGFUSE_BASE_URL=project.url,
+                LANGFUSE_AUTH=LANGFUSE_AUTH,
+                OTELCOL_DECISION_WAIT="3s",
+                EXPENSIVE_SESSION_USD="1.0",
+                SAMPLE_PERCENT="50",
+                OTELCOL_REPLICA=f"sampler-{n}",
+            )
+            for n, project in enumerate(projects)
+        ]
+        endpoints = ", ".join(f"127.0.0.1:{s.grpc_port}" for s in samplers)
+        front = collector("config.front.yaml", SAMPLER_ENDPOINTS=f"[{endpoints}]")
+        kinds = _send_traces(f"{front.http_url}/v1/traces")
+        # Two real sessions through the front too: one fails (kept), one is cheap.
+        failed = runner.run(
+            [Failure(529)] * 3, **TELEMETRY_ON, OTEL_EXPORTER_OTLP_ENDPOINT=front.http_url
+        )
+        assert failed.code == 3, failed.stderr
+        cheap = runner.run(
+            [bash("echo x", Usage(5, 5)), text("ok", Usage(5, 5))],
+            **TELEMETRY_ON,
+            OTEL_EXPORTER_OTLP_ENDPOINT=front.http_url,
+        )
+        assert cheap.code == 0, cheap.stderr
+        must_keep = [t for t, k in kinds.items() if k != "cheap"]
+
+        def kept() -> dict[str, set[int]]:
+            where: dict[str, set[int]] = defaultdict(set)
+            for n, project in enumerate(projects):
+                for span in project.spans(LANGFUSE_PATH):
+                    where[span.trace_id.hex()].add(n)
+            return where
+
+        assert wait_for(lambda: all(t in kept() for t in must_keep), timeout_s=60)
+        time.sleep(4)  # the last decisions (decision_wait 3 s)
+    finally:
+        for project in projects:
+            project.stop()
+    where = kept()
+    spans_per_trace: dict[str, int] = defaultdict(int)
+    for project in projects:
+        for span in project.spans(LANGFUSE_PATH):
+            spans_per_trace[span.trace_id.hex()] += 1
+    # Whole traces, each at exactly one sampler.
+    assert all(len(at) == 1 for at in where.values()), {t: at for t, at in where.items()}
+    for trace_id, kind in kinds.items():
+        if trace_id in where:
+            assert spans_per_trace[trace_id] == SPANS_PER_TRACE, (trace_id, kind)
+    # Errors and expensive sessions always; a fraction of the rest.
+    assert all(t in where for t in must_keep)
+    cheap_ids = [t for t, k in kinds.items() if k == "cheap"]
+    kept_cheap = sum(1 for t in cheap_ids if t in where)
+    assert 0 < kept_cheap < len(cheap_ids), kept_cheap
+    # The failed real session's whole trace is kept, with its root in ERROR.
+    roots = [
+        s
+        for p in projects
+        for s in p.spans(LANGFUSE_PATH)
+        if s.name == "agentic-session" and attributes(s).get("session.id") == "e2e-session"
+    ]
+    assert any(s.status.code == 2 for s in roots)
+    # Both samplers took a share of the traces.
+    assert {n for at in where.values() for n in at} == {0, 1}
+    print(
+        f"\n{TRACES + 2} traces through 1 front and 2 samplers: {len(where)} kept "
+        f"({len(must_keep)} error/expensive, {kept_cheap} of {len(cheap_ids)} cheap), "
+        f"each at one sampler: {sum(1 for at in where.values() if 0 in at)} / "
+        f"{sum(1 for at in where.values() if 1 in at)}"
+    )
