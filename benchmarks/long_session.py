@@ -147,7 +147,8 @@ def replay(
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExportResult
 
-    from runner.otel import pricing, session_observer
+    from runner import pricing
+    from runner.otel import session_observer
     from runner.otel.content import ContentPolicy
     from runner.redaction import Redactor
 

@@ -22,10 +22,10 @@ from runner.errors import (
     SessionInterrupted,
     SessionTimeout,
 )
+from runner.event_adapter import EventAdapter
 from runner.events import (
     ApiRetry,
     CallFailed,
-    EventAdapter,
     QueryResult,
     TaskFinished,
     TaskStarted,
@@ -290,10 +290,13 @@ class SessionDriver:
             error_message=error_message,
             api_error_status=last.api_error_status,
             sdk_session_id=last.sdk_session_id,
+            model_usage=last.model_usage,
         )
 
     def _finish_query(self, outcome: QueryOutcome) -> None:
         self._open_query = None
+        for event in self._adapter.settle():  # subagent calls written after they stopped
+            self.observer.on_event(event)
         self._queries.append(outcome)
         self.observer.on_query_end(outcome)
 

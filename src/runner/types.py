@@ -130,6 +130,8 @@ class QueryOutcome:
     error_message: str | None = None
     api_error_status: int | None = None
     sdk_session_id: str | None = None
+    model_usage: dict[str, Any] = field(default_factory=dict)
+    """Claude Code's per-model figures, cumulative for the session (tokens, cost, window)."""
 
 
 @dataclass(frozen=True)

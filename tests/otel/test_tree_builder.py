@@ -20,7 +20,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from runner.config import Tenancy
-from runner.events import EventAdapter
+from runner.event_adapter import EventAdapter
 from runner.otel import session_observer
 from runner.otel.content import ContentPolicy
 from runner.otel.span_renderer import SpanRenderer

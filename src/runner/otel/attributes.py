@@ -25,10 +25,19 @@ from datetime import UTC, datetime
 
 from opentelemetry.util.types import AttributeValue
 
-from runner.events import ApiRetry, RunnerEvent
+from runner.events import ApiRetry, Compacted, RunnerEvent
 from runner.otel import semconv as sc
 from runner.otel.content import ContentPolicy
-from runner.otel.tree import AgentNode, ChatNode, Node, QueryNode, SessionNode, ToolNode, Totals
+from runner.otel.tree import (
+    AgentNode,
+    ChatNode,
+    CompactionNode,
+    Node,
+    QueryNode,
+    SessionNode,
+    ToolNode,
+    Totals,
+)
 from runner.types import Usage
 
 Attributes = dict[str, AttributeValue]
@@ -91,6 +100,8 @@ def span_name(node: Node) -> str:
         return f"{sc.OP_EXECUTE_TOOL} {node.name}"
     if isinstance(node, ChatNode):
         return f"{sc.OP_CHAT} {node.model or 'unknown'}"
+    if isinstance(node, CompactionNode):
+        return sc.COMPACTION_SPAN
     return type(node).__name__
 
 
@@ -171,8 +182,17 @@ def end_attributes(node: Node, content: ContentPolicy) -> Attributes:
         if node.agent_id:
             out[sc.GEN_AI_AGENT_ID] = node.agent_id
         return out
+    if isinstance(node, CompactionNode):
+        out = {sc.AGENTIC_SESSION_COMPACTION_TRIGGER: node.trigger}
+        if node.pre_tokens is not None:
+            out[sc.AGENTIC_SESSION_COMPACTION_PRE_TOKENS] = node.pre_tokens
+        if node.post_tokens is not None:
+            out[sc.AGENTIC_SESSION_COMPACTION_POST_TOKENS] = node.post_tokens
+        return out
     if isinstance(node, ToolNode):
         out = {sc.GEN_AI_TOOL_NAME: node.name}
+        if node.result_chars is not None:
+            out[sc.AGENTIC_SESSION_TOOL_RESULT_CHARS] = node.result_chars
         if content.capture:
             if node.arguments is not None:
                 out[sc.GEN_AI_TOOL_CALL_ARGUMENTS] = content.text(node.arguments)
@@ -213,6 +233,13 @@ def chat_attributes(node: ChatNode, content: ContentPolicy) -> Attributes:
         out[sc.GEN_AI_CONVERSATION_ID] = session.sdk_session_id
     if isinstance(node.parent, AgentNode):
         out[sc.GEN_AI_AGENT_NAME] = node.parent.agent_type
+    out.update(_context(node))
+    out.update(_cache(node.usage, node.cost.cache_savings if node.cost else None))
+    if node.consumed_tool_results:
+        out[sc.AGENTIC_SESSION_CHAT_TOOL_RESULTS] = [i for i, _ in node.consumed_tool_results]
+        out[sc.AGENTIC_SESSION_CHAT_TOOL_RESULT_CHARS] = sum(
+            n for _, n in node.consumed_tool_results
+        )
     if content.capture:
         if node.input_parts:
             out[sc.GEN_AI_INPUT_MESSAGES] = content.messages("user", node.input_parts)
@@ -234,6 +261,7 @@ def _session_end(node: SessionNode) -> Attributes:
         f"{prefix}cache_write.input_tokens": usage.cache_creation_input_tokens,
     }
     out.update(_totals(node.totals))
+    out[sc.AGENTIC_SESSION_COMPACTIONS] = node.compactions
     if node.sdk_session_id:
         out[sc.GEN_AI_CONVERSATION_ID] = node.sdk_session_id
     outcome = node.outcome
@@ -258,6 +286,13 @@ def event_attributes(event: RunnerEvent, content: ContentPolicy) -> tuple[str, A
     """A runner event as a span event (name, attributes), or None."""
     if isinstance(event, ApiRetry):
         return sc.EVENT_API_RETRY, _retry(event, content)
+    if isinstance(event, Compacted):
+        out: Attributes = {sc.AGENTIC_SESSION_COMPACTION_TRIGGER: event.trigger}
+        if event.pre_tokens is not None:
+            out[sc.AGENTIC_SESSION_COMPACTION_PRE_TOKENS] = event.pre_tokens
+        if event.post_tokens is not None:
+            out[sc.AGENTIC_SESSION_COMPACTION_POST_TOKENS] = event.post_tokens
+        return sc.EVENT_COMPACTION, out
     return None
 
 
@@ -306,7 +341,33 @@ def _totals(totals: Totals) -> Attributes:
     return {
         sc.AGENTIC_SESSION_LLM_CALLS: totals.calls,
         sc.AGENTIC_SESSION_COST_USD: float(totals.cost_usd),
+        **_cache(totals.usage, totals.cache_savings_usd),
     }
+
+
+def _context(chat: ChatNode) -> Attributes:
+    used = chat.usage.total_input_tokens
+    out: Attributes = {sc.AGENTIC_SESSION_CONTEXT_INPUT_TOKENS: used}
+    if chat.context_window:
+        out[sc.AGENTIC_SESSION_CONTEXT_WINDOW] = chat.context_window
+        out[sc.AGENTIC_SESSION_CONTEXT_UTILIZATION] = used / chat.context_window
+    return out
+
+
+def context_utilization(chat: ChatNode) -> float | None:
+    if not chat.context_window:
+        return None
+    return chat.usage.total_input_tokens / chat.context_window
+
+
+def _cache(usage: Usage, savings_usd: float | None) -> Attributes:
+    total = usage.total_input_tokens
+    out: Attributes = {
+        sc.AGENTIC_SESSION_CACHE_HIT_RATIO: usage.cache_read_input_tokens / total if total else 0.0
+    }
+    if savings_usd is not None:
+        out[sc.AGENTIC_SESSION_CACHE_SAVINGS_USD] = float(savings_usd)
+    return out
 
 
 def iso8601(at_ns: int) -> str:

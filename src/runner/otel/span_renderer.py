@@ -19,7 +19,7 @@ import logging
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.context import Context
-from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
+from opentelemetry.trace import Link, Span, SpanKind, Status, StatusCode, Tracer
 
 from runner.events import RunnerEvent
 from runner.otel import attributes as attrs
@@ -70,6 +70,7 @@ class SpanRenderer:
             context=self._parent_context(node),
             kind=SpanKind.CLIENT if isinstance(node, ChatNode) else SpanKind.INTERNAL,
             attributes={**self._common, **attrs.start_attributes(node, self.content)},
+            links=self._links(node),
             start_time=node.start_ns,
         )
         node.handle = span
@@ -124,6 +125,15 @@ class SpanRenderer:
             return trace.set_span_in_context(parent, self.parent)
         return self.parent
 
+    def _links(self, node: Node) -> list[Link]:
+        """A tool span links to the chat span whose response asked for it."""
+        if isinstance(node, ToolNode) and node.requested_by_chat is not None:
+            chat = node.requested_by_chat.handle
+            node.requested_by_chat = None  # the link is made; let the call's node go
+            if isinstance(chat, Span):
+                return [Link(chat.get_span_context(), {"agentic_session.link": "requested_by"})]
+        return []
+
     def _end(self, key: str, span: Span, end_ns: int) -> None:
         self._open.pop(key, None)
         self.spans_recorded += span.is_recording()
@@ -150,6 +160,7 @@ class SpanRenderer:
                 output_tokens=node.usage.output_tokens,
                 duration_s=seconds,
                 cost_usd=node.cost_usd,
+                context_utilization=attrs.context_utilization(node),
             )
         elif isinstance(node, QueryNode):
             metrics.record_duration(self._metric_attributes(sc.OP_INVOKE_AGENT, None), seconds)

@@ -224,7 +224,7 @@ def setup_telemetry(environ: Mapping[str, str] | None = None) -> Telemetry:
 
 
 def _defer(telemetry: Telemetry, build: Callable[[], SessionObserver]) -> None:
-    from runner.otel import pricing
+    from runner import pricing
     from runner.otel.deferred import DeferredObserver
 
     trace_id, span_id = telemetry.preset_session_ids()

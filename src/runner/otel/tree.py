@@ -19,7 +19,7 @@ from typing import Any, Literal, Protocol
 
 from runner.config import Tenancy
 from runner.events import RunnerEvent
-from runner.otel.pricing import CallCost
+from runner.pricing import CallCost
 from runner.types import QueryOutcome, SessionOutcome, Usage
 
 CostSource = Literal["price", "reported_share", "unpriced"]
@@ -41,16 +41,19 @@ class Node:
 
 @dataclass(eq=False, slots=True)
 class Totals:
-    """What a query or session spent: its LLM calls, subagents' included."""
+    """What a query, subagent or session spent: its LLM calls, subagents' included."""
 
     calls: int = 0
     usage: Usage = field(default_factory=Usage)
     cost_usd: float = 0.0
+    cache_savings_usd: float = 0.0
 
-    def add(self, usage: Usage, cost_usd: float) -> None:
+    def add(self, usage: Usage, cost: CallCost | None) -> None:
         self.calls += 1
         self.usage = self.usage + usage
-        self.cost_usd += cost_usd
+        if cost is not None:
+            self.cost_usd += cost.total
+            self.cache_savings_usd += cost.cache_savings
 
 
 @dataclass(eq=False, slots=True)
@@ -64,6 +67,7 @@ class SessionNode(Node):
     sdk_session_id: str | None = None
     outcome: SessionOutcome | None = None
     totals: Totals = field(default_factory=Totals)
+    compactions: int = 0
 
 
 @dataclass(eq=False, slots=True)
@@ -103,6 +107,9 @@ class ChatNode(Node):
     cost_source: CostSource = "unpriced"
     input_parts: list[dict[str, Any]] = field(default_factory=list)
     output_parts: list[dict[str, Any]] = field(default_factory=list)
+    context_window: int | None = None
+    consumed_tool_results: list[tuple[str, int]] = field(default_factory=list)
+    """(tool_use_id, result size in characters) of the tool results in this call's input."""
 
     @property
     def model(self) -> str | None:
@@ -121,6 +128,18 @@ class ToolNode(Node):
     result: object = None
     requested_by: str | None = None
     """The response id of the LLM call that asked for this tool."""
+    requested_by_chat: ChatNode | None = None
+    """That call's node (for a span link), while the tool is open."""
+    result_chars: int | None = None
+
+
+@dataclass(eq=False, slots=True)
+class CompactionNode(Node):
+    """Claude Code compacting the context: why, and the context size before and after."""
+
+    trigger: str = "unknown"
+    pre_tokens: int | None = None
+    post_tokens: int | None = None
 
 
 class Renderer(Protocol):

@@ -20,15 +20,20 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
+from runner import pricing
 from runner.events import (
     ApiRetry,
     AssistantText,
     CallFailed,
     CallFinished,
     CallStarted,
+    Compacted,
+    CompactionStarted,
+    QueryResult,
     RequestSent,
     RunnerEvent,
     SessionInitialized,
+    SubagentCall,
     SubagentFinished,
     SubagentStarted,
     TaskStarted,
@@ -38,10 +43,17 @@ from runner.events import (
     ToolResult,
     ToolStarted,
 )
-from runner.otel import pricing
 from runner.otel.attributes import AGENT_TOOLS
-from runner.otel.transcripts import read_calls
-from runner.otel.tree import AgentNode, ChatNode, Node, QueryNode, Renderer, SessionNode, ToolNode
+from runner.otel.tree import (
+    AgentNode,
+    ChatNode,
+    CompactionNode,
+    Node,
+    QueryNode,
+    Renderer,
+    SessionNode,
+    ToolNode,
+)
 from runner.types import QueryOutcome, QueryStart, SessionOutcome, SessionStart, Usage
 
 log = logging.getLogger("runner.otel")
@@ -70,6 +82,8 @@ class TreeBuilder:
         self.query: QueryNode | None = None
         self._ids = itertools.count(1)
         self._warned_cost = False
+        self._windows: dict[str, int] = {}
+        """Context windows Claude Code reported (model_usage), by model: they win."""
         self._reset_query_state()
 
     def _reset_query_state(self) -> None:
@@ -88,6 +102,8 @@ class TreeBuilder:
         """Agent tool calls no subagent has been matched to yet."""
         self._mark: dict[Thread, int] = {}
         self._pending_input: dict[Thread, list[dict[str, Any]]] = {}
+        self._pending_results: dict[Thread, list[tuple[str, int]]] = {}
+        self._compaction: CompactionNode | None = None
 
     # --- helpers ----------------------------------------------------------------------------
 
@@ -159,7 +175,7 @@ class TreeBuilder:
 
     def _account(self, chat: ChatNode) -> None:
         """Add a complete call to the totals of its query, subagent and session."""
-        cost = chat.cost_usd
+        cost = chat.cost
         if self.query is not None:
             self.query.totals.add(chat.usage, cost)
         if self.session is not None:
@@ -170,6 +186,8 @@ class TreeBuilder:
     def _complete_call(self, chat: ChatNode, at_ns: int) -> None:
         """A call's usage is final: price it and render it now (or hold it, unpriced)."""
         self._by_message.pop(chat.message_id, None)
+        model = chat.model
+        chat.context_window = self._windows.get(model or "") or pricing.context_window(model)
         if chat.error_type is None:
             cost = self.price(chat.model, chat.usage)
             if cost is None:
@@ -264,6 +282,7 @@ class TreeBuilder:
             first_chunk_ns=at if event.streamed else None,
             usage=event.usage,
             input_parts=self._pending_input.pop(thread, []),
+            consumed_tool_results=self._pending_results.pop(thread, []),
         )
         if chat.request_model is None:
             chat.request_model = event.model
@@ -281,10 +300,9 @@ class TreeBuilder:
         self._mark[thread] = at
         agent = chat.parent
         if isinstance(agent, AgentNode) and chat.message_id:
-            # Snapshot usage only: final figures come from the transcript when it stops.
-            agent.pending[chat.message_id] = chat
-            if agent.stopped:
-                self._settle_agent(agent, at, final=False)
+            # Snapshot usage only: final figures come from the transcript (SubagentCall).
+            if chat.message_id not in agent.settled:
+                agent.pending[chat.message_id] = chat
             return
         self._complete_call(chat, at)
 
@@ -315,6 +333,7 @@ class TreeBuilder:
             return
         tool.name = event.name
         tool.requested_by = event.message_id
+        tool.requested_by_chat = self._by_message.get(event.message_id)
         if self.capture or event.name in AGENT_TOOLS:
             tool.arguments = event.arguments
         if event.name in AGENT_TOOLS and event.tool_use_id not in self._agents_by_tool:
@@ -358,6 +377,7 @@ class TreeBuilder:
             tool.error_message = event.error[:500]
         if self.capture and tool.result is None:
             tool.result = event.response
+        tool.result_chars = event.response_chars
         self._end_tool(tool, event.at_ns)
 
     def _tool_result(self, event: ToolResult) -> None:
@@ -366,12 +386,16 @@ class TreeBuilder:
             self._pending_input.setdefault(thread, []).append(
                 {"type": "tool_call_response", "id": event.tool_use_id, "response": event.content}
             )
+        self._pending_results.setdefault(thread, []).append(
+            (event.tool_use_id, event.content_chars)
+        )
         self._mark[thread] = at
         tool = self._tools.get(event.tool_use_id)
         if tool is None:
             return
         if self.capture:
             tool.result = event.content
+        tool.result_chars = event.content_chars
         if event.is_error and tool.error_type is None:
             from runner.events import text_of
 
@@ -406,41 +430,61 @@ class TreeBuilder:
         agent.end_ns = event.at_ns
         agent.stopped = True
         agent.transcript_path = event.transcript_path or agent.transcript_path
-        self._settle_agent(agent, event.at_ns, final=False)
+        if not agent.pending:  # its calls (SubagentCall, just before) are all in
+            self._finish(agent, event.at_ns)
 
-    # --- subagents: final usage from the transcript ------------------------------------------
-
-    def _settle_agent(self, agent: AgentNode, at_ns: int, *, final: bool) -> None:
-        """Complete the subagent's calls the transcript has; with `final`, all of them. The
-        subagent ends once none is pending (a background subagent may outlive its stop hook
-        by one transcript record)."""
-        calls = read_calls(agent.transcript_path) if agent.transcript_path else {}
-        for message_id, call in calls.items():
-            chat = agent.pending.pop(message_id, None)
-            if chat is None:
-                if message_id in agent.settled:
-                    continue
-                chat = ChatNode(  # a call the stream never showed
-                    key=self._key("chat"),
-                    parent=agent,
-                    start_ns=call.requested_ns or agent.start_ns,
-                    end_ns=call.answered_ns or at_ns,
-                    thread=agent.tool_use_id,
-                    message_id=message_id,
-                )
-            chat.usage = call.usage
-            chat.response_model = call.model or chat.response_model
-            chat.request_model = chat.request_model or call.model
-            if call.requested_ns is not None and call.requested_ns <= (chat.end_ns or at_ns):
-                chat.start_ns = call.requested_ns  # the transcript knows when the request left
-            agent.settled.add(message_id)
-            self._complete_call(chat, chat.end_ns or at_ns)
-        if final:
-            for chat in list(agent.pending.values()):
-                self._complete_call(chat, chat.end_ns or at_ns)  # the snapshot is all there is
-            agent.pending.clear()
+    def _subagent_call(self, event: SubagentCall) -> None:
+        """A subagent's call with its final usage (from its transcript): render it now."""
+        agent = self._agents_by_id.get(event.agent_id)
+        if agent is None or event.message_id in agent.settled:
+            return
+        chat = agent.pending.pop(event.message_id, None)
+        if chat is None:  # a call the stream never showed
+            chat = ChatNode(
+                key=self._key("chat"),
+                parent=agent,
+                start_ns=event.requested_ns or agent.start_ns,
+                end_ns=event.answered_ns or event.at_ns,
+                thread=agent.tool_use_id,
+                message_id=event.message_id,
+            )
+        chat.usage = event.usage
+        chat.response_model = event.model or chat.response_model
+        chat.request_model = chat.request_model or event.model
+        if event.requested_ns is not None and event.requested_ns <= (chat.end_ns or event.at_ns):
+            chat.start_ns = event.requested_ns  # the transcript knows when the request left
+        agent.settled.add(event.message_id)
+        self._complete_call(chat, chat.end_ns or event.at_ns)
         if agent.stopped and not agent.pending:
-            self._finish(agent, at_ns)
+            self._finish(agent, agent.end_ns or event.at_ns)
+
+    def _compaction_started(self, event: CompactionStarted) -> None:
+        self._compaction = CompactionNode(
+            key=self._key("compaction"), parent=self.query, start_ns=event.at_ns
+        )
+        self._start(self._compaction)
+
+    def _compacted(self, event: Compacted) -> None:
+        node = self._compaction
+        self._compaction = None
+        if node is None:
+            took = (event.duration_ms or 0) * 1_000_000
+            node = CompactionNode(
+                key=self._key("compaction"), parent=self.query, start_ns=event.at_ns - took
+            )
+        node.trigger = event.trigger
+        node.pre_tokens, node.post_tokens = event.pre_tokens, event.post_tokens
+        if self.session is not None:
+            self.session.compactions += 1
+        if self.query is not None:
+            self.renderer.event(self.query, event)
+        self._finish(node, event.at_ns)
+
+    def _query_result(self, event: QueryResult) -> None:
+        for model, figures in event.model_usage.items():
+            window = figures.get("contextWindow") if isinstance(figures, dict) else None
+            if isinstance(window, int) and window > 0:
+                self._windows[model] = window
 
     # --- the end of a query -----------------------------------------------------------------
 
@@ -455,7 +499,13 @@ class TreeBuilder:
             failure = (session.error_type if session else None) or "incomplete"
         try:
             for agent in {id(a): a for a in self._agents_by_tool.values()}.values():
-                self._settle_agent(agent, at_ns, final=True)
+                for chat in list(agent.pending.values()):  # the snapshot is all there is
+                    self._complete_call(chat, chat.end_ns or at_ns)
+                agent.pending.clear()
+            if self._compaction is not None:  # started, never reported done
+                self._compaction.error_type = failure or "incomplete"
+                self._finish(self._compaction, at_ns)
+                self._compaction = None
             for chat in list(self._calls.values()):  # a stream cut before message_stop
                 chat.error_type = chat.error_type or failure or "incomplete"
                 chat.end_ns = chat.end_ns or at_ns
@@ -541,5 +591,9 @@ _HANDLERS: dict[type, Callable[[TreeBuilder, Any], None]] = {
     TaskStarted: TreeBuilder._task_started,
     SubagentStarted: TreeBuilder._subagent_started,
     ApiRetry: TreeBuilder._api_retry,
+    SubagentCall: TreeBuilder._subagent_call,
+    CompactionStarted: TreeBuilder._compaction_started,
+    Compacted: TreeBuilder._compacted,
+    QueryResult: TreeBuilder._query_result,
     SubagentFinished: TreeBuilder._subagent_finished,
 }

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from runner.otel.pricing import CallCost, canonical, model_price, price, share
+from runner.pricing import CallCost, canonical, model_price, price, share
 from runner.types import Usage
 
 

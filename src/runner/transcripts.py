@@ -15,7 +15,7 @@ from pathlib import Path
 
 from runner.types import Usage
 
-log = logging.getLogger("runner.otel")
+log = logging.getLogger("runner")
 MAX_TRANSCRIPT_BYTES = 64 * 1024 * 1024
 
 

@@ -26,7 +26,7 @@ from typing import Any
 
 from runner.types import Usage
 
-log = logging.getLogger("runner.otel")
+log = logging.getLogger("runner")
 
 _PREFIXES = re.compile(r"^(?:.*/)?(?:(?:us|eu|apac|global)\.)?(?:anthropic\.)?")
 _SUFFIXES = re.compile(r"(?:\[[^\]]*\]|@\d+|-v\d+(?::\d+)?)$")
@@ -73,6 +73,10 @@ class CallCost:
     cache_write_1h: float = 0.0
     unsplit: float = 0.0
     """A share of a reported figure, known only as a total."""
+    cache_savings: float = 0.0
+    """What prompt caching saved on this call: its cached tokens (read and written) at the
+    uncached input price, less what they cost. Negative when writes cost more than they saved.
+    Not part of `total`."""
 
     @property
     def total(self) -> float:
@@ -203,13 +207,32 @@ def price(model: str | None, usage: Usage) -> CallCost | None:
     if found is None:
         return None
     rates = found.rates(usage.total_input_tokens)
+    cache_read = usage.cache_read_input_tokens * rates.cache_read / 1e6
+    cache_write = usage.cache_creation_5m_input_tokens * rates.cache_write / 1e6
+    cache_write_1h = usage.cache_creation_1h_input_tokens * rates.cache_write_1h / 1e6
+    cached = usage.cache_read_input_tokens + usage.cache_creation_input_tokens
     return CallCost(
         input=usage.input_tokens * rates.input / 1e6,
         output=usage.output_tokens * rates.output / 1e6,
-        cache_read=usage.cache_read_input_tokens * rates.cache_read / 1e6,
-        cache_write=usage.cache_creation_5m_input_tokens * rates.cache_write / 1e6,
-        cache_write_1h=usage.cache_creation_1h_input_tokens * rates.cache_write_1h / 1e6,
+        cache_read=cache_read,
+        cache_write=cache_write,
+        cache_write_1h=cache_write_1h,
+        cache_savings=cached * rates.input / 1e6 - (cache_read + cache_write + cache_write_1h),
     )
+
+
+LONG_CONTEXT_SUFFIX = "[1m]"
+"""Claude Code's marker for a model run with the 1M-token context window."""
+
+
+def context_window(model: str | None) -> int | None:
+    """The model's context window in tokens, from the price database (None: unknown)."""
+    if not model:
+        return None
+    if model.strip().lower().endswith(LONG_CONTEXT_SUFFIX):
+        return 1_000_000
+    found = model_price(model)
+    return found.context_window if found is not None else None
 
 
 TOKEN_WEIGHTS = Rates(input=1.0, output=5.0, cache_read=0.1, cache_write=1.25, cache_write_1h=2.0)

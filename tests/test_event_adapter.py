@@ -3,7 +3,9 @@ once; unknown messages, blocks and hooks become nothing."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from claude_agent_sdk import AssistantMessage, ResultMessage, StreamEvent, UserMessage
@@ -15,16 +17,19 @@ from claude_agent_sdk.types import (
     ToolUseBlock,
 )
 
+from runner.event_adapter import EventAdapter
 from runner.events import (
     ApiRetry,
     AssistantText,
     CallFailed,
     CallFinished,
     CallStarted,
-    EventAdapter,
+    Compacted,
+    CompactionStarted,
     QueryResult,
     RequestSent,
     SessionInitialized,
+    SubagentCall,
     SubagentFinished,
     SubagentStarted,
     TaskFinished,
@@ -87,7 +92,9 @@ def test_tool_results_and_system_messages() -> None:
     result = UserMessage(
         [ToolResultBlock("t1", "out", True), TextBlock("x")], parent_tool_use_id="ta"
     )
-    assert adapter.from_message(result, 8) == [ToolResult("ta", "t1", "out", True, 8)]
+    assert adapter.from_message(result, 8) == [
+        ToolResult("ta", "t1", "out", True, 8, content_chars=3)
+    ]
     assert adapter.from_message(SystemMessage("init", {"session_id": "s1"}), 9) == [
         SessionInitialized("s1", 9)
     ]
@@ -123,7 +130,9 @@ def test_hooks() -> None:
     assert adapter.from_hook(pre, 1) == [ToolStarted("t1", "Bash", {"command": "ls"}, "a1", 1)]
     post = {"hook_event_name": "PostToolUse", "tool_use_id": "t1", "duration_ms": 12,
             "tool_response": "ok"}  # fmt: skip
-    assert adapter.from_hook(post, 2) == [ToolFinished("t1", None, 12, None, False, "ok", None, 2)]
+    assert adapter.from_hook(post, 2) == [
+        ToolFinished("t1", None, 12, None, False, "ok", None, 2, response_chars=2)
+    ]
     failure = {"hook_event_name": "PostToolUseFailure", "tool_use_id": "t1", "error": "exit 1",
                "is_interrupt": True}  # fmt: skip
     (failed,) = adapter.from_hook(failure, 3)
@@ -147,3 +156,42 @@ def test_unknown_messages_blocks_and_hooks_become_nothing() -> None:
     assert adapter.from_message(_se({"type": "message_stop"}), 1) == []  # nothing streaming
     assert adapter.from_hook({"hook_event_name": "Notification", "message": "x"}, 1) == []
     assert adapter.from_hook({"hook_event_name": "PreToolUse"}, 1) == []  # no tool id
+
+
+def test_compaction_is_started_then_compacted_with_its_sizes() -> None:
+    adapter = EventAdapter()
+    started = SystemMessage("status", {"status": "compacting"})
+    assert adapter.from_message(started, 1) == [CompactionStarted(1)]
+    boundary = SystemMessage(
+        "compact_boundary",
+        {"compact_metadata": {"trigger": "manual", "pre_tokens": 1300, "post_tokens": 2661,
+                              "duration_ms": 32}},
+    )  # fmt: skip
+    assert adapter.from_message(boundary, 2) == [Compacted("manual", 1300, 2661, 32, 2)]
+
+
+def test_a_stopped_subagents_calls_come_from_its_transcript_before_it_finishes(
+    tmp_path: Path,
+) -> None:
+    transcript = tmp_path / "agent-a1.jsonl"
+    records = [
+        {"type": "api-request", "timestamp": "2026-01-01T00:00:00Z"},
+        {"type": "assistant", "timestamp": "2026-01-01T00:00:01Z",
+         "message": {"id": "m1", "model": "h", "usage": {"input_tokens": 3, "output_tokens": 9}}},
+    ]  # fmt: skip
+    transcript.write_text("\n".join(json.dumps(r) for r in records) + "\n")
+    adapter = EventAdapter()
+    stop = {"hook_event_name": "SubagentStop", "agent_id": "a1",
+            "agent_transcript_path": str(transcript)}  # fmt: skip
+    events = adapter.from_hook(stop, 5)
+    assert [type(e) for e in events] == [SubagentCall, SubagentFinished]
+    call = events[0]
+    assert isinstance(call, SubagentCall) and call.usage == Usage(3, 9) and call.model == "h"
+    assert call.requested_ns == 1767225600 * 10**9
+    # A record written after the stop arrives when the query settles, once.
+    late = {"type": "assistant", "message": {"id": "m2", "usage": {"output_tokens": 4}}}
+    with transcript.open("a") as f:
+        f.write(json.dumps(late) + "\n")
+    settled = adapter.settle(9)
+    assert [(e.message_id, e.usage.output_tokens) for e in settled] == [("m2", 4)]  # type: ignore[union-attr]
+    assert adapter.settle(10) == []
