@@ -18,8 +18,18 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
-from runner.events import ApiRetry, AssistantText, RunnerEvent, ToolRequested, ToolResult
+from runner.events import (
+    ApiRetry,
+    AssistantText,
+    Compacted,
+    RunnerEvent,
+    SubagentCall,
+    SubagentStarted,
+    ToolRequested,
+    ToolResult,
+)
 from runner.redaction import Redactor, default_redactor
+from runner.rollup import SubagentRollup, model_breakdown
 from runner.types import QueryOutcome, QueryStart, SessionOutcome, SessionStart
 
 log = logging.getLogger("runner")
@@ -39,6 +49,9 @@ class EventWriter:
         self._redactor = redactor or default_redactor()
         self._session_id = ""
         self._query = 0
+        self._subagents = SubagentRollup()
+        self._models: dict[str, Any] = {}
+        self._compactions = 0
 
     def emit(self, event_type: str, at_ns: int, **fields: Any) -> None:
         record = {"type": event_type, "ts": _ts(at_ns), "session_id": self._session_id, **fields}
@@ -73,7 +86,20 @@ class EventWriter:
         self.emit("user_message", event.at_ns, text=self._text(event.prompt))
 
     def on_event(self, event: RunnerEvent) -> None:
-        if isinstance(event, ApiRetry):
+        if isinstance(event, SubagentStarted):
+            self._subagents.started(event)
+        elif isinstance(event, SubagentCall):
+            self._subagents.call(event)
+        elif isinstance(event, Compacted):
+            self._compactions += 1
+            self.emit(
+                "compaction",
+                event.at_ns,
+                trigger=event.trigger,
+                pre_tokens=event.pre_tokens,
+                post_tokens=event.post_tokens,
+            )
+        elif isinstance(event, ApiRetry):
             self.emit(
                 "api_retry",
                 event.at_ns,
@@ -123,7 +149,10 @@ class EventWriter:
             error_type=event.error_type,
             error=self._text(event.error_message) if event.error_message else None,
             api_error_status=event.api_error_status,
+            subagents=self._subagents.end_query(),
         )
+        if event.model_usage:
+            self._models = model_breakdown(event.model_usage)  # cumulative: the last wins
 
     def on_session_end(self, event: SessionOutcome) -> None:
         if event.error_type:
@@ -146,6 +175,9 @@ class EventWriter:
             duration_ms=event.duration_ms,
             usage=event.usage.as_dict(),
             total_cost_usd=round(event.cost_usd, 12),
+            subagents=self._subagents.session(),
+            models=self._models,
+            compactions=self._compactions,
             peak_rss_mb=_peak_rss_mb(),
         )
 

@@ -1,8 +1,9 @@
 """`claude-runner view FILE`: a session's tree from its saved stdout event log.
 
-The log holds queries (user_message → result, with usage and cost) and tool calls (tool_use →
-tool_result, nested under the subagent tool that started them); per-LLM-call detail lives in the
-trace, not the log. Rendering is deterministic for the same file.
+The log holds queries (user_message → result, with usage, cost, cache hit ratio and the
+subagents' subtotals), tool calls (tool_use → tool_result, nested under the subagent tool that
+started them), compactions, and the per-model breakdown at the end; per-LLM-call detail (context
+utilization) lives in the trace, not the log. Rendering is deterministic for the same file.
 """
 
 from __future__ import annotations
@@ -55,6 +56,25 @@ def _cost(value: Any) -> str:
     return f"  ${float(value):.6f}" if isinstance(value, (int, float)) and value > 0 else ""
 
 
+def _cache(usage: dict[str, Any] | None) -> str:
+    if not usage:
+        return ""
+    total = sum(
+        int(usage.get(k) or 0)
+        for k in ("input_tokens", "cache_read_input_tokens", "cache_creation_input_tokens")
+    )
+    read = int(usage.get("cache_read_input_tokens") or 0)
+    return f"  cache {read / total:.0%}" if total else ""
+
+
+def _subagent(figures: dict[str, Any]) -> str:
+    usage = {k: figures.get(k) for k in figures if k.endswith("_tokens")}
+    return (
+        f"subagent {escape(str(figures.get('type')))}  {figures.get('calls', 0)} calls"
+        f"{_tokens(usage)}{_cost(figures.get('cost_usd'))}"
+    )
+
+
 def render(events: list[dict[str, Any]], *, width: int = 100, color: bool = False) -> str:
     start = next((e for e in events if e["type"] == "session_start"), None)
     end = next((e for e in events if e["type"] == "session_end"), None)
@@ -64,6 +84,9 @@ def render(events: list[dict[str, Any]], *, width: int = 100, color: bool = Fals
         label += f"  {_t(end) - _t(start):.2f}s"
     if end:
         label += _tokens(end.get("usage")) + _cost(end.get("total_cost_usd"))
+        label += _cache(end.get("usage"))
+        if end.get("compactions"):
+            label += f"  {end['compactions']} compactions"
         status = end.get("status")
         label += f"  {'✓' if status == 'success' else '✗ ' + str(status)}"
     tree = Tree(label)
@@ -100,8 +123,19 @@ def render(events: list[dict[str, Any]], *, width: int = 100, color: bool = Fals
             )
             query_nodes[index].label = (
                 f"[bold]query {index}[/bold]  {took:.2f}s  {event.get('num_turns', 0)} turns"
-                f"{_tokens(event.get('usage'))}{_cost(event.get('total_cost_usd'))}{mark}"
+                f"{_tokens(event.get('usage'))}{_cost(event.get('total_cost_usd'))}"
+                f"{_cache(event.get('usage'))}{mark}"
             )
+            for figures in event.get("subagents") or []:
+                query_nodes[index].add(_subagent(figures))
+        elif kind == "compaction":
+            owner = query_nodes.get(index or 0) or tree
+            owner.add(
+                f"compaction ({escape(str(event.get('trigger')))})  "
+                f"{event.get('pre_tokens')}→{event.get('post_tokens')} tok"
+            )
+    for model, figures in sorted(((end or {}).get("models") or {}).items()):
+        tree.add(f"model {escape(model)}{_tokens(figures)}{_cost(figures.get('cost_usd'))}")
     out = StringIO()
     Console(file=out, width=width, force_terminal=color, no_color=not color, highlight=False).print(
         tree

@@ -233,6 +233,8 @@ def chat_attributes(node: ChatNode, content: ContentPolicy) -> Attributes:
         out[sc.GEN_AI_CONVERSATION_ID] = session.sdk_session_id
     if isinstance(node.parent, AgentNode):
         out[sc.GEN_AI_AGENT_NAME] = node.parent.agent_type
+    if not node.observed:
+        out[sc.AGENTIC_SESSION_CALL_OBSERVED] = False
     out.update(_context(node))
     out.update(_cache(node.usage, node.cost.cache_savings if node.cost else None))
     if node.consumed_tool_results:

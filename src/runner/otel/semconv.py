@@ -120,6 +120,9 @@ AGENTIC_SESSION_CHAT_TOOL_RESULT_CHARS: Final = "agentic_session.chat.tool_resul
 """Their total size in characters."""
 AGENTIC_SESSION_TOOL_RESULT_CHARS: Final = "agentic_session.tool.result_chars"
 """Size of the tool's result in characters (recorded without the content)."""
+AGENTIC_SESSION_CALL_OBSERVED: Final = "agentic_session.call.observed"
+"""`false` on a chat span for LLM calls Claude Code made but did not stream (a compaction's
+summary): their usage is Claude Code's per-model totals less every call seen in the query."""
 COMPACTION_SPAN: Final = "compaction"
 """A span (Langfuse: a span observation) for each context compaction, under its query."""
 EVENT_COMPACTION: Final = "agentic_session.compaction"

@@ -83,7 +83,7 @@ class SpanRenderer:
     def finish(self, node: Node) -> None:
         span = node.handle if isinstance(node.handle, Span) else None
         if span is None or node.key not in self._open:
-            self.start(node)  # finished without a start (a chat node): render it whole
+            self.start(node)  # finished without a start (e.g. a subagent's call): render whole
             span = node.handle
         assert isinstance(span, Span)
         try:

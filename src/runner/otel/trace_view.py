@@ -27,6 +27,21 @@ def _label(span: ReadableSpan) -> str:
     cost = a.get(sc.GEN_AI_USAGE_COST, a.get(sc.AGENTIC_SESSION_COST_USD))
     if isinstance(cost, float) and cost > 0:
         parts.append(f"${cost:.6f}")
+    utilization = a.get(sc.AGENTIC_SESSION_CONTEXT_UTILIZATION)
+    if isinstance(utilization, float):
+        parts.append(f"ctx {utilization:.0%}")
+    hit = a.get(sc.AGENTIC_SESSION_CACHE_HIT_RATIO)
+    if isinstance(hit, float) and (tokens_in or a.get(sc.AGENTIC_SESSION_LLM_CALLS)):
+        parts.append(f"cache {hit:.0%}")
+    if span.name == sc.COMPACTION_SPAN:
+        parts.append(
+            f"{a.get(sc.AGENTIC_SESSION_COMPACTION_TRIGGER)} "
+            f"{a.get(sc.AGENTIC_SESSION_COMPACTION_PRE_TOKENS)}→"
+            f"{a.get(sc.AGENTIC_SESSION_COMPACTION_POST_TOKENS)} tok"
+        )
+    compactions = a.get(sc.AGENTIC_SESSION_COMPACTIONS)
+    if isinstance(compactions, int) and compactions:
+        parts.append(f"{compactions} compactions")
     if span.status.status_code == StatusCode.ERROR:
         parts.append(f"[red]✗ {a.get(sc.ERROR_TYPE, 'error')}[/red]")
     return "  ".join(parts)

@@ -108,6 +108,9 @@ class ChatNode(Node):
     input_parts: list[dict[str, Any]] = field(default_factory=list)
     output_parts: list[dict[str, Any]] = field(default_factory=list)
     context_window: int | None = None
+    observed: bool = True
+    """False for calls the stream never showed (e.g. a compaction's summary), whose usage is
+    Claude Code's per-model totals less every call seen."""
     consumed_tool_results: list[tuple[str, int]] = field(default_factory=list)
     """(tool_use_id, result size in characters) of the tool results in this call's input."""
 

@@ -84,6 +84,8 @@ class TreeBuilder:
         self._warned_cost = False
         self._windows: dict[str, int] = {}
         """Context windows Claude Code reported (model_usage), by model: they win."""
+        self._reported_before: dict[str, Usage] = {}
+        """Claude Code's cumulative per-model usage at the previous query's end."""
         self._reset_query_state()
 
     def _reset_query_state(self) -> None:
@@ -104,6 +106,7 @@ class TreeBuilder:
         self._pending_input: dict[Thread, list[dict[str, Any]]] = {}
         self._pending_results: dict[Thread, list[tuple[str, int]]] = {}
         self._compaction: CompactionNode | None = None
+        self._last_compaction: CompactionNode | None = None
 
     # --- helpers ----------------------------------------------------------------------------
 
@@ -288,6 +291,10 @@ class TreeBuilder:
             chat.request_model = event.model
         self._calls[thread] = chat
         self._by_message[event.message_id] = chat
+        if event.streamed:
+            # Open now (its times are known): the tools it asks for can link to it. A
+            # subagent's call is rendered whole later, with the transcript's times.
+            self._start(chat)
 
     def _call_finished(self, event: CallFinished) -> None:
         thread, at = event.thread, event.at_ns
@@ -479,6 +486,7 @@ class TreeBuilder:
         if self.query is not None:
             self.renderer.event(self.query, event)
         self._finish(node, event.at_ns)
+        self._last_compaction = node
 
     def _query_result(self, event: QueryResult) -> None:
         for model, figures in event.model_usage.items():
@@ -510,6 +518,7 @@ class TreeBuilder:
                 chat.error_type = chat.error_type or failure or "incomplete"
                 chat.end_ns = chat.end_ns or at_ns
                 self._complete_call(chat, at_ns)
+            self._add_unseen_calls(outcome, at_ns)
             self._share_reported(outcome)
             for tool in list(self._tools.values()):
                 if tool.started:
@@ -531,6 +540,32 @@ class TreeBuilder:
             self.query = None
             self._finish(query, at_ns)
             self._reset_query_state()
+
+    def _add_unseen_calls(self, outcome: QueryOutcome | None, at_ns: int) -> None:
+        """Calls Claude Code made but did not stream (a compaction's summary) become one chat
+        node: its per-model totals since the last query, less every call seen."""
+        if outcome is None or not outcome.model_usage or self.query is None:
+            return
+        now = {m: _reported_usage(u) for m, u in outcome.model_usage.items()}
+        before, self._reported_before = self._reported_before, now
+        grown = {m: _minus(u, before.get(m, Usage())) for m, u in now.items()}
+        seen = sum((c.usage for c in self._held), self.query.totals.usage)  # held: unpriced
+        unseen = _minus(sum(grown.values(), Usage()), seen)
+        if min(unseen.as_dict().values(), default=0) < 0 or unseen.total_input_tokens == 0:
+            return  # nothing unseen, or figures that do not line up: leave it to the check
+        model = max(grown, key=lambda m: grown[m].total_input_tokens)
+        owner = self._last_compaction if self._last_compaction is not None else self.query
+        chat = ChatNode(
+            key=self._key("chat"),
+            parent=owner,
+            start_ns=owner.start_ns,
+            end_ns=owner.end_ns or at_ns,
+            request_model=model,
+            response_model=model,
+            usage=unseen,
+            observed=False,
+        )
+        self._complete_call(chat, chat.end_ns or at_ns)
 
     def _share_reported(self, outcome: QueryOutcome | None) -> None:
         """Calls without a price share what the reported figure leaves (or get 0)."""
@@ -569,6 +604,32 @@ class TreeBuilder:
                 difference,
                 "agentic_session.cost.difference_usd",
             )
+
+
+def _reported_usage(figures: object) -> Usage:
+    """Claude Code's model_usage entry (camelCase) as a Usage."""
+    raw = figures if isinstance(figures, dict) else {}
+    return Usage.from_dict(
+        {
+            "input_tokens": raw.get("inputTokens"),
+            "output_tokens": raw.get("outputTokens"),
+            "cache_read_input_tokens": raw.get("cacheReadInputTokens"),
+            "cache_creation_input_tokens": raw.get("cacheCreationInputTokens"),
+            "cache_creation": {
+                "ephemeral_1h_input_tokens": raw.get("cacheCreationEphemeral1hInputTokens")
+            },
+        }
+    )
+
+
+def _minus(a: Usage, b: Usage) -> Usage:
+    return Usage(
+        a.input_tokens - b.input_tokens,
+        a.output_tokens - b.output_tokens,
+        a.cache_read_input_tokens - b.cache_read_input_tokens,
+        a.cache_creation_input_tokens - b.cache_creation_input_tokens,
+        a.cache_creation_1h_input_tokens - b.cache_creation_1h_input_tokens,
+    )
 
 
 def _subagent_type(arguments: object) -> str:
