@@ -20,6 +20,26 @@ def test_a_recorded_session_renders_the_same_every_time() -> None:
     assert "✗ error" in expected and "$0.021756" in expected
 
 
+def test_a_recorded_session_shows_why_it_cost_what_it_cost() -> None:
+    """A real session (a subagent, a /compact, a tool) recorded from stdout: cache hit ratio,
+    compactions, the subagent's subtotal, and the per-model breakdown, in a golden file."""
+    events = load((DATA / "attribution.jsonl").read_text().splitlines())
+    expected = (DATA / "attribution.view.txt").read_text()
+    assert render(events) == expected
+    end = events[-1]
+    (query_1,) = [e for e in events if e["type"] == "result" and e["query"] == 1]
+    (subagent,) = query_1["subagents"]
+    assert f"subagent general-purpose  {subagent['calls']} calls" in expected
+    assert f"${subagent['cost_usd']:.6f}" in expected
+    assert "compaction (manual)" in expected and "1 compactions" in expected
+    model = end["models"]["claude-sonnet-4-5"]
+    assert f"${model['cost_usd']:.6f}" in expected
+    assert (
+        model["cost_usd"] == end["total_cost_usd"]
+        or abs(model["cost_usd"] - end["total_cost_usd"]) < 1e-9
+    )
+
+
 def test_the_cli_prints_the_same_view() -> None:
     done = subprocess.run(
         [sys.executable, "-m", "runner", "view", str(DATA / "session.jsonl")],

@@ -64,7 +64,8 @@ def _cache(usage: dict[str, Any] | None) -> str:
         for k in ("input_tokens", "cache_read_input_tokens", "cache_creation_input_tokens")
     )
     read = int(usage.get("cache_read_input_tokens") or 0)
-    return f"  cache {read / total:.0%}" if total else ""
+    written = int(usage.get("cache_creation_input_tokens") or 0)
+    return f"  cache {read / total:.0%}" if total and (read or written) else ""
 
 
 def _subagent(figures: dict[str, Any]) -> str:

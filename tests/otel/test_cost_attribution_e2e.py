@@ -8,6 +8,7 @@ import pytest
 from opentelemetry.sdk.trace import ReadableSpan
 
 from runner.offline import Usage, bash, text
+from runner.otel.trace_view import render
 from tests.e2e.harness import PRICE
 from tests.otel.conftest import RunTraced, Traced
 from tests.otel.test_tracing_e2e import SUBAGENT_SCRIPT, TWO_BASH
@@ -182,3 +183,8 @@ def test_a_compaction_is_a_span_an_event_and_a_count_with_the_context_before_and
     assert sum(_a(c)["gen_ai.usage.cost"] for c in t.named("chat ")) == pytest.approx(  # type: ignore[misc]
         t.outcome.cost_usd, abs=1e-9
     )
+    # The end-of-run trace tree shows the same figures.
+    view = render(t.spans, color=False)
+    assert "1 compactions" in view and "compaction" in view and "manual" in view
+    assert "ctx 7" in view  # the first call: 152,000 of 200,000
+    assert "cache " in view

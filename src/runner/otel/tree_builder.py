@@ -14,7 +14,6 @@ to the query's end and share what the reported figure leaves.
 
 from __future__ import annotations
 
-import itertools
 import logging
 from collections import OrderedDict
 from collections.abc import Callable
@@ -44,6 +43,8 @@ from runner.events import (
     ToolStarted,
 )
 from runner.otel.attributes import AGENT_TOOLS
+from runner.otel.query_costs import QueryCosts
+from runner.otel.subagents import SubagentTracking
 from runner.otel.tree import (
     AgentNode,
     ChatNode,
@@ -59,10 +60,9 @@ from runner.types import QueryOutcome, QueryStart, SessionOutcome, SessionStart,
 log = logging.getLogger("runner.otel")
 RECENT_TOOLS = 256
 """Finished tool ids remembered, so a late hook or result never opens a phantom tool."""
-COST_TOLERANCE_USD = 1e-9
 
 
-class TreeBuilder:
+class TreeBuilder(SubagentTracking, QueryCosts):
     """A SessionObserver that builds the tree from runner events and drives a Renderer.
 
     `capture_content` keeps prompts, completions, tool arguments and results on the nodes;
@@ -75,33 +75,19 @@ class TreeBuilder:
         capture_content: bool = False,
         price: Callable[[str | None, Usage], pricing.CallCost | None] = pricing.price,
     ) -> None:
-        self.renderer = renderer
-        self.capture = capture_content
-        self.price = price
-        self.session: SessionNode | None = None
-        self.query: QueryNode | None = None
-        self._ids = itertools.count(1)
+        super().__init__(renderer, capture_content=capture_content, price=price)
         self._warned_cost = False
-        self._windows: dict[str, int] = {}
-        """Context windows Claude Code reported (model_usage), by model: they win."""
         self._reported_before: dict[str, Usage] = {}
         """Claude Code's cumulative per-model usage at the previous query's end."""
         self._reset_query_state()
 
     def _reset_query_state(self) -> None:
+        self._reset_subagents()
         self._calls: dict[Thread, ChatNode] = {}
         """The call being streamed on each thread (main: until message_stop)."""
-        self._by_message: dict[str | None, ChatNode] = {}
-        """Open calls by message id (their content blocks arrive before message_stop)."""
-        self._held: list[ChatNode] = []
-        """Complete calls without a price, held to the query's end."""
-        self._tools: dict[str, ToolNode] = {}
+        self._by_message = {}
+        self._held = []
         self._recent_tools: OrderedDict[str, None] = OrderedDict()
-        self._agents_by_tool: dict[str, AgentNode] = {}
-        self._agents_by_id: dict[str, AgentNode] = {}
-        self._task_tool: dict[str, str] = {}
-        self._unclaimed: dict[str, ToolNode] = {}
-        """Agent tool calls no subagent has been matched to yet."""
         self._mark: dict[Thread, int] = {}
         self._pending_input: dict[Thread, list[dict[str, Any]]] = {}
         self._pending_results: dict[Thread, list[tuple[str, int]]] = {}
@@ -109,52 +95,6 @@ class TreeBuilder:
         self._last_compaction: CompactionNode | None = None
 
     # --- helpers ----------------------------------------------------------------------------
-
-    def _key(self, kind: str) -> str:
-        return f"{kind}-{next(self._ids)}"
-
-    def _start(self, node: Node) -> None:
-        if not node.started:
-            node.started = True
-            self.renderer.start(node)
-
-    def _finish(self, node: Node, end_ns: int) -> None:
-        if node.finished:
-            return
-        node.finished = True
-        node.end_ns = max(node.end_ns if node.end_ns is not None else end_ns, node.start_ns)
-        self.renderer.finish(node)
-
-    def _owner(self, thread: Thread, at_ns: int) -> Node | None:
-        """Where a thread's calls and tools belong: the query, or a subagent."""
-        if thread is None:
-            return self.query
-        return self._agent_for_tool(thread, at_ns)
-
-    def _agent_for_tool(
-        self, tool_use_id: str, at_ns: int, agent_id: str | None = None
-    ) -> AgentNode:
-        agent = self._agents_by_tool.get(tool_use_id)
-        if agent is None and agent_id is not None:
-            agent = self._agents_by_id.get(agent_id)
-        if agent is None:
-            tool = self._unclaimed.get(tool_use_id) or self._tools.get(tool_use_id)
-            arguments = tool.arguments if tool is not None else None
-            agent = AgentNode(
-                key=self._key("agent"),
-                parent=tool or self.query,
-                start_ns=at_ns,
-                tool_use_id=tool_use_id,
-                agent_type=_subagent_type(arguments),
-            )
-            self._start(agent)
-        self._unclaimed.pop(tool_use_id, None)
-        agent.tool_use_id = agent.tool_use_id or tool_use_id
-        self._agents_by_tool[tool_use_id] = agent
-        if agent_id is not None:
-            agent.agent_id = agent_id
-            self._agents_by_id[agent_id] = agent
-        return agent
 
     def _tool(self, tool_use_id: str, at_ns: int, owner: Node | None) -> ToolNode | None:
         """The open tool with this id, opened if new; None if it already finished."""
@@ -175,30 +115,6 @@ class TreeBuilder:
         self._recent_tools[tool.tool_use_id] = None
         if len(self._recent_tools) > RECENT_TOOLS:
             self._recent_tools.popitem(last=False)
-
-    def _account(self, chat: ChatNode) -> None:
-        """Add a complete call to the totals of its query, subagent and session."""
-        cost = chat.cost
-        if self.query is not None:
-            self.query.totals.add(chat.usage, cost)
-        if self.session is not None:
-            self.session.totals.add(chat.usage, cost)
-        if isinstance(chat.parent, AgentNode):
-            chat.parent.totals.add(chat.usage, cost)
-
-    def _complete_call(self, chat: ChatNode, at_ns: int) -> None:
-        """A call's usage is final: price it and render it now (or hold it, unpriced)."""
-        self._by_message.pop(chat.message_id, None)
-        model = chat.model
-        chat.context_window = self._windows.get(model or "") or pricing.context_window(model)
-        if chat.error_type is None:
-            cost = self.price(chat.model, chat.usage)
-            if cost is None:
-                self._held.append(chat)
-                return
-            chat.cost, chat.cost_source = cost, "price"
-        self._account(chat)
-        self._finish(chat, at_ns)
 
     # --- SessionObserver --------------------------------------------------------------------
 
@@ -415,56 +331,6 @@ class TreeBuilder:
         if self.query is not None:
             self.renderer.event(self.query, event)
 
-    def _task_started(self, event: TaskStarted) -> None:
-        if event.tool_use_id is None:
-            return
-        self._task_tool[event.task_id] = event.tool_use_id
-        agent = self._agents_by_id.get(event.task_id)
-        if agent is not None:
-            self._agents_by_tool[event.tool_use_id] = agent
-
-    def _subagent_started(self, event: SubagentStarted) -> None:
-        tool_use_id = self._task_tool.get(event.agent_id) or next(reversed(self._unclaimed), None)
-        if tool_use_id is None:
-            return
-        agent = self._agent_for_tool(tool_use_id, event.at_ns, event.agent_id)
-        agent.agent_type = event.agent_type or agent.agent_type
-
-    def _subagent_finished(self, event: SubagentFinished) -> None:
-        agent = self._agents_by_id.get(event.agent_id)
-        if agent is None:
-            return
-        agent.end_ns = event.at_ns
-        agent.stopped = True
-        agent.transcript_path = event.transcript_path or agent.transcript_path
-        if not agent.pending:  # its calls (SubagentCall, just before) are all in
-            self._finish(agent, event.at_ns)
-
-    def _subagent_call(self, event: SubagentCall) -> None:
-        """A subagent's call with its final usage (from its transcript): render it now."""
-        agent = self._agents_by_id.get(event.agent_id)
-        if agent is None or event.message_id in agent.settled:
-            return
-        chat = agent.pending.pop(event.message_id, None)
-        if chat is None:  # a call the stream never showed
-            chat = ChatNode(
-                key=self._key("chat"),
-                parent=agent,
-                start_ns=event.requested_ns or agent.start_ns,
-                end_ns=event.answered_ns or event.at_ns,
-                thread=agent.tool_use_id,
-                message_id=event.message_id,
-            )
-        chat.usage = event.usage
-        chat.response_model = event.model or chat.response_model
-        chat.request_model = chat.request_model or event.model
-        if event.requested_ns is not None and event.requested_ns <= (chat.end_ns or event.at_ns):
-            chat.start_ns = event.requested_ns  # the transcript knows when the request left
-        agent.settled.add(event.message_id)
-        self._complete_call(chat, chat.end_ns or event.at_ns)
-        if agent.stopped and not agent.pending:
-            self._finish(agent, agent.end_ns or event.at_ns)
-
     def _compaction_started(self, event: CompactionStarted) -> None:
         self._compaction = CompactionNode(
             key=self._key("compaction"), parent=self.query, start_ns=event.at_ns
@@ -506,10 +372,7 @@ class TreeBuilder:
         if outcome is None:
             failure = (session.error_type if session else None) or "incomplete"
         try:
-            for agent in {id(a): a for a in self._agents_by_tool.values()}.values():
-                for chat in list(agent.pending.values()):  # the snapshot is all there is
-                    self._complete_call(chat, chat.end_ns or at_ns)
-                agent.pending.clear()
+            self._settle_subagents(at_ns)
             if self._compaction is not None:  # started, never reported done
                 self._compaction.error_type = failure or "incomplete"
                 self._finish(self._compaction, at_ns)
@@ -524,7 +387,7 @@ class TreeBuilder:
                 if tool.started:
                     tool.error_type = tool.error_type or failure
                     self._end_tool(tool, at_ns)
-            for agent in {id(a): a for a in self._agents_by_tool.values()}.values():
+            for agent in self._agents():
                 if not agent.finished:
                     if not agent.stopped and failure:
                         agent.error_type = failure
@@ -540,102 +403,6 @@ class TreeBuilder:
             self.query = None
             self._finish(query, at_ns)
             self._reset_query_state()
-
-    def _add_unseen_calls(self, outcome: QueryOutcome | None, at_ns: int) -> None:
-        """Calls Claude Code made but did not stream (a compaction's summary) become one chat
-        node: its per-model totals since the last query, less every call seen."""
-        if outcome is None or not outcome.model_usage or self.query is None:
-            return
-        now = {m: _reported_usage(u) for m, u in outcome.model_usage.items()}
-        before, self._reported_before = self._reported_before, now
-        grown = {m: _minus(u, before.get(m, Usage())) for m, u in now.items()}
-        seen = sum((c.usage for c in self._held), self.query.totals.usage)  # held: unpriced
-        unseen = _minus(sum(grown.values(), Usage()), seen)
-        if min(unseen.as_dict().values(), default=0) < 0 or unseen.total_input_tokens == 0:
-            return  # nothing unseen, or figures that do not line up: leave it to the check
-        model = max(grown, key=lambda m: grown[m].total_input_tokens)
-        owner = self._last_compaction if self._last_compaction is not None else self.query
-        chat = ChatNode(
-            key=self._key("chat"),
-            parent=owner,
-            start_ns=owner.start_ns,
-            end_ns=owner.end_ns or at_ns,
-            request_model=model,
-            response_model=model,
-            usage=unseen,
-            observed=False,
-        )
-        self._complete_call(chat, chat.end_ns or at_ns)
-
-    def _share_reported(self, outcome: QueryOutcome | None) -> None:
-        """Calls without a price share what the reported figure leaves (or get 0)."""
-        held, self._held = self._held, []
-        if not held:
-            return
-        reported = outcome.cost_usd if outcome else None
-        if reported is None:
-            for chat in held:
-                self._account(chat)
-                self._finish(chat, chat.end_ns or chat.start_ns)
-            return
-        assert self.query is not None
-        left = max(0.0, reported - self.query.totals.cost_usd)
-        for chat, part in zip(held, pricing.share(left, [c.usage for c in held]), strict=True):
-            chat.cost, chat.cost_source = pricing.CallCost(unsplit=part), "reported_share"
-            self._account(chat)
-            self._finish(chat, chat.end_ns or chat.start_ns)
-
-    def _check_cost(self, query: QueryNode, outcome: QueryOutcome | None) -> None:
-        reported = outcome.cost_usd if outcome else None
-        if reported is None:
-            return
-        difference = reported - query.totals.cost_usd
-        if abs(difference) <= max(COST_TOLERANCE_USD, reported * 1e-9):
-            return
-        query.cost_difference_usd = difference
-        if not self._warned_cost:
-            self._warned_cost = True
-            log.warning(
-                "telemetry: query %d: LLM calls priced at $%.6f, Claude Code reported $%.6f "
-                "(difference $%.6f, on the query span as %s); prices come from genai-prices",
-                query.index,
-                query.totals.cost_usd,
-                reported,
-                difference,
-                "agentic_session.cost.difference_usd",
-            )
-
-
-def _reported_usage(figures: object) -> Usage:
-    """Claude Code's model_usage entry (camelCase) as a Usage."""
-    raw = figures if isinstance(figures, dict) else {}
-    return Usage.from_dict(
-        {
-            "input_tokens": raw.get("inputTokens"),
-            "output_tokens": raw.get("outputTokens"),
-            "cache_read_input_tokens": raw.get("cacheReadInputTokens"),
-            "cache_creation_input_tokens": raw.get("cacheCreationInputTokens"),
-            "cache_creation": {
-                "ephemeral_1h_input_tokens": raw.get("cacheCreationEphemeral1hInputTokens")
-            },
-        }
-    )
-
-
-def _minus(a: Usage, b: Usage) -> Usage:
-    return Usage(
-        a.input_tokens - b.input_tokens,
-        a.output_tokens - b.output_tokens,
-        a.cache_read_input_tokens - b.cache_read_input_tokens,
-        a.cache_creation_input_tokens - b.cache_creation_input_tokens,
-        a.cache_creation_1h_input_tokens - b.cache_creation_1h_input_tokens,
-    )
-
-
-def _subagent_type(arguments: object) -> str:
-    if isinstance(arguments, dict) and isinstance(arguments.get("subagent_type"), str):
-        return str(arguments["subagent_type"])
-    return "subagent"
 
 
 _HANDLERS: dict[type, Callable[[TreeBuilder, Any], None]] = {
