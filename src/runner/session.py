@@ -251,7 +251,12 @@ class SessionDriver:
         if outcome.is_error:
             detail = outcome.error_message or outcome.subtype or "query failed"
             if outcome.subtype == BUDGET_SUBTYPE:
-                raise BudgetExceeded(detail)
+                spent = outcome.cumulative_cost_usd or 0.0
+                raise BudgetExceeded(
+                    f"MAX_BUDGET_USD={self.config.max_budget_usd:g} reached: the session has cost "
+                    f"${spent:.6f} (Claude Code stops after the call that crosses it): raise "
+                    f"MAX_BUDGET_USD to let such a session finish"
+                )
             if outcome.error_type == ModelError.error_type:
                 raise ModelError(detail, status=outcome.api_error_status, kind=api_error)
             raise RunnerError(detail)
