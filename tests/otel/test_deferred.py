@@ -1,12 +1,12 @@
-"""Telemetry built beside the session: calls made before the build are replayed in order, the
-replay does not wait for the next event, a failed build is one warning and nothing else, and
-the preset ids are the session span's."""
+"""Telemetry off the agent loop: calls queue in order, the worker builds the observer once the
+model is answering and replays them, a failed build or observer is one warning and nothing
+else, and the preset ids are the session span's."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import threading
+import time
 from typing import Any
 
 import pytest
@@ -14,21 +14,28 @@ from opentelemetry.sdk.trace import TracerProvider
 
 from runner.config import Tenancy
 from runner.events import CallStarted, RequestSent
-from runner.otel.deferred import DeferredObserver, PresetIds
+from runner.otel.deferred import PresetIds, TelemetryWorker
 from runner.types import QueryStart, SessionOutcome, SessionStart, Usage
 
 START = SessionStart("s", "m", False, "/w", Tenancy(), "p", 1)
+END = SessionOutcome("success", 0, 9)
 
 
 class Recorder:
-    def __init__(self) -> None:
+    def __init__(self, fail_on: str | None = None) -> None:
         self.calls: list[tuple[str, Any]] = []
+        self.fail_on = fail_on
 
     def __getattr__(self, name: str) -> Any:
-        return lambda value: self.calls.append((name, value))
+        def record(value: Any) -> None:
+            self.calls.append((name, value))
+            if name == self.fail_on:
+                raise RuntimeError("broken observer")
+
+        return record
 
 
-def test_calls_wait_for_the_first_answer_then_replay_in_order() -> None:
+def test_calls_queue_until_the_model_answers_then_replay_in_order() -> None:
     gate = threading.Event()
     target = Recorder()
 
@@ -36,16 +43,16 @@ def test_calls_wait_for_the_first_answer_then_replay_in_order() -> None:
         gate.wait(5)
         return target
 
-    deferred = DeferredObserver(build)
-    deferred.on_session_start(START)
-    deferred.on_query_start(QueryStart(1, "p", 2))
-    deferred.on_event(RequestSent(3))  # not yet: the CLI still builds its request
-    assert not deferred._thread.is_alive()
+    worker = TelemetryWorker(build)
+    worker.on_session_start(START)
+    worker.on_query_start(QueryStart(1, "p", 2))
+    worker.on_event(RequestSent(3))  # not yet: the CLI still builds its request
+    assert not worker._started
     started = CallStarted(None, "m1", "m", Usage(), 4, True)
-    deferred.on_event(started)  # the model is answering: build now
+    worker.on_event(started)  # the model is answering: build now
     gate.set()
-    assert deferred.wait(5)
-    deferred.on_session_end(SessionOutcome("success", 0, 9))
+    worker.on_session_end(END)
+    assert worker.wait(5)
     assert [name for name, _ in target.calls] == [
         "on_session_start",
         "on_query_start",
@@ -56,20 +63,17 @@ def test_calls_wait_for_the_first_answer_then_replay_in_order() -> None:
     assert target.calls[3][1] is started
 
 
-def test_the_replay_runs_on_the_loop_without_waiting_for_another_event() -> None:
+def test_the_worker_follows_the_stream_without_waiting_for_the_next_event() -> None:
     target = Recorder()
-
-    async def session() -> None:
-        deferred = DeferredObserver(lambda: target)
-        deferred.on_session_start(START)
-        deferred.on_event(CallStarted(None, "m1", "m", Usage(), 4, True))
-        for _ in range(100):  # a long tool run: no event arrives
-            await asyncio.sleep(0.01)
-            if target.calls:
-                break
-
-    asyncio.run(session())
+    worker = TelemetryWorker(lambda: target)
+    worker.on_session_start(START)
+    worker.on_event(CallStarted(None, "m1", "m", Usage(), 4, True))
+    deadline = time.monotonic() + 5
+    while len(target.calls) < 2 and time.monotonic() < deadline:  # a long tool run: no event
+        time.sleep(0.01)
     assert [name for name, _ in target.calls] == ["on_session_start", "on_event"]
+    worker.on_session_end(END)
+    assert worker.wait(5)
 
 
 def test_a_failed_build_is_one_warning_and_the_session_goes_on(
@@ -78,17 +82,37 @@ def test_a_failed_build_is_one_warning_and_the_session_goes_on(
     def build() -> Any:
         raise RuntimeError("no exporter")
 
-    deferred = DeferredObserver(build)
+    worker = TelemetryWorker(build)
     with caplog.at_level(logging.WARNING, logger="runner.otel"):
-        deferred.on_session_start(START)
-        deferred.on_session_end(SessionOutcome("success", 0, 9))  # starts, waits, drops
+        worker.on_session_start(START)
+        worker.on_session_end(END)  # starts the worker; it ends at once
+        assert worker.wait(5)
     assert [r.message for r in caplog.records if "setup failed" in r.message] == [
         "telemetry: setup failed (RuntimeError: no exporter); the session runs without telemetry"
     ]
 
 
+def test_a_failing_observer_is_skipped_but_still_gets_the_session_end(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    target = Recorder(fail_on="on_query_start")
+    worker = TelemetryWorker(lambda: target)
+    with caplog.at_level(logging.WARNING, logger="runner.otel"):
+        worker.on_session_start(START)
+        worker.on_query_start(QueryStart(1, "p", 2))
+        worker.on_event(CallStarted(None, "m1", "m", Usage(), 4, True))
+        worker.on_session_end(END)
+        assert worker.wait(5)
+    assert [name for name, _ in target.calls] == [
+        "on_session_start",
+        "on_query_start",
+        "on_session_end",  # its chance to end the spans it opened
+    ]
+    assert len([r for r in caplog.records if "skipped" in r.message]) == 1
+
+
 def test_preset_ids_are_the_first_spans_and_the_rest_are_random() -> None:
-    provider = TracerProvider(id_generator=PresetIds(0xABC, 0xDEF))
+    provider = TracerProvider(id_generator=PresetIds(0xABC, 0xDEF))  # type: ignore[arg-type]
     tracer = provider.get_tracer("t")
     first = tracer.start_span("session")
     second = tracer.start_span("other")

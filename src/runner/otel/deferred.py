@@ -1,24 +1,28 @@
-"""Telemetry set up while the session waits for the model, not before the session starts.
+"""Telemetry off the agent loop: built while the session waits for the model, run on a thread.
 
-Building the export pipeline costs ~80 ms of CPU (imports and objects; the Langfuse SDK path
-~0.5 s). Done first, it delays the session by that much; done on a thread during the CLI's start
-or while the CLI prepares its first request, it still competes with the CLI for the machine's
-cores (measured: +22 ms to the first model request on 2 cores). So it starts once the first model
-request is out (the first call event), when the session only waits for the model;
-the session's first events wait in a buffer until then:
+Building the export pipeline costs ~80 ms of CPU (imports and objects; the price database
+~0.2 s more; the Langfuse SDK path ~0.5 s). Done first, it delays the session by that much; done
+while the CLI starts or prepares its first request, it still competes with the CLI for the
+machine's cores (measured: +22 ms to the first model request on 2 cores). And turning events
+into spans costs 1-35 µs an event (span creation, attributes, prices), which the agent loop
+should not pay.
 
-- `DeferredObserver` stands in for the session observer: it buffers calls until the real one
-  is ready, then replays them in order and forwards the rest. At the session's end it waits for
-  the build (bounded) so nothing is lost; a build that fails or overruns is one warning.
-- `PresetIds` fixes the session span's ids before the span exists, so the CLI can be given the
-  session's TRACEPARENT at its start (explicit CLI env wins over the SDK's own injection).
+So `TelemetryWorker` stands in for the session observer on the loop: each call is put on a queue
+(well under a microsecond) and a worker thread does the rest, in order. The worker builds the
+observer once the first model answer has started (the first call event: the session then only
+waits for the model), then replays what was queued and follows the stream. At the session's end
+`wait()` lets the caller wait for the worker, bounded. A build or observer that fails is one
+warning, and the session goes on: the session end still reaches a failed observer, its chance to
+end the spans it opened.
+
+`PresetIds` fixes the session span's ids before the span exists, so the CLI can be given the
+session's TRACEPARENT at its start (explicit CLI env wins over the SDK's own injection).
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
+import queue
 import random
 import threading
 from collections.abc import Callable
@@ -31,8 +35,7 @@ log = logging.getLogger("runner.otel")
 START_ON = (CallStarted, CallFailed, QueryResult)
 """Events that mean the first model request is out and answered in part: the session now waits
 for the model. (The CLI's `requesting` status comes while it still builds the request.)"""
-BUILD_WAIT_S = 10.0
-"""How long the session's end waits for a build still under way (a cold Langfuse import)."""
+_END = "on_session_end"
 
 
 class PresetIds:
@@ -60,86 +63,81 @@ class PresetIds:
         return True
 
 
-class DeferredObserver:
-    """A SessionObserver whose target is built on a thread by `build`."""
+class TelemetryWorker:
+    """A SessionObserver that hands every call to a worker thread, which builds the real
+    observer with `build` and feeds it in order."""
 
     def __init__(self, build: Callable[[], SessionObserver | None]) -> None:
-        self._target: SessionObserver | None = None
-        self._buffer: list[tuple[str, Any]] = []
-        self._ready = threading.Event()
-        self._failed = False
-        self._loop: asyncio.AbstractEventLoop | None = None
-
-        def run() -> None:
-            try:
-                self._target = build()
-            except Exception as exc:
-                self._failed = True
-                log.warning(
-                    "telemetry: setup failed (%s: %s); the session runs without telemetry",
-                    type(exc).__name__,
-                    exc,
-                )
-                log.debug("telemetry setup failure", exc_info=True)
-            finally:
-                self._ready.set()
-                loop = self._loop
-                if loop is not None:  # replay now, not at the next event (a long tool run)
-                    with contextlib.suppress(RuntimeError):  # the loop is closed
-                        loop.call_soon_threadsafe(self._drain)
-
-        self._thread = threading.Thread(target=run, name="telemetry-setup", daemon=True)
+        self._build = build
+        self._queue: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()
+        self._done = threading.Event()
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._run, name="telemetry", daemon=True)
+        self._started = False
 
     def start(self) -> None:
-        """Start the build (idempotent)."""
-        if not self._thread.is_alive() and not self._ready.is_set():
-            with contextlib.suppress(RuntimeError):  # started already
+        """Start the worker (idempotent)."""
+        with self._lock:
+            if not self._started:
+                self._started = True
                 self._thread.start()
 
     def wait(self, timeout_s: float) -> bool:
-        """Wait for the build; True when it finished (successfully or not)."""
-        return self._ready.wait(timeout_s)
+        """Wait until the worker has handled the session's end; True when it has."""
+        return self._done.wait(timeout_s)
 
-    def _call(self, name: str, argument: Any) -> None:
-        if not self._ready.is_set():
-            if self._loop is None:
-                with contextlib.suppress(RuntimeError):  # no loop: replayed at the next call
-                    self._loop = asyncio.get_running_loop()
-            self._buffer.append((name, argument))
-            return
-        self._drain()
-        if self._target is not None:
-            getattr(self._target, name)(argument)
-
-    def _drain(self) -> None:
-        """Replay the buffered calls, in order, to the built observer (on the loop's thread)."""
-        target = self._target
-        buffered, self._buffer = self._buffer, []
-        if target is not None:
-            for method, value in buffered:
-                getattr(target, method)(value)
+    # --- SessionObserver (on the agent loop: a queue put each) -----------------------------
 
     def on_session_start(self, event: SessionStart) -> None:
-        self._call("on_session_start", event)
+        self._queue.put(("on_session_start", event))
 
     def on_query_start(self, event: QueryStart) -> None:
-        self._call("on_query_start", event)
+        self._queue.put(("on_query_start", event))
 
     def on_event(self, event: RunnerEvent) -> None:
-        if isinstance(event, START_ON):
+        self._queue.put(("on_event", event))
+        if not self._started and isinstance(event, START_ON):
             self.start()
-        self._call("on_event", event)
 
     def on_query_end(self, event: QueryOutcome) -> None:
+        self._queue.put(("on_query_end", event))
         self.start()
-        self._call("on_query_end", event)
 
     def on_session_end(self, event: SessionOutcome) -> None:
+        self._queue.put((_END, event))
         self.start()
-        if not self.wait(BUILD_WAIT_S) and not self._failed:
+
+    # --- the worker --------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        target: SessionObserver | None = None
+        try:
+            target = self._build()
+        except Exception as exc:
             log.warning(
-                "telemetry: setup still running after the session (%gs); its spans are lost",
-                BUILD_WAIT_S,
+                "telemetry: setup failed (%s: %s); the session runs without telemetry",
+                type(exc).__name__,
+                exc,
             )
-            return
-        self._call("on_session_end", event)
+            log.debug("telemetry setup failure", exc_info=True)
+        broken = False
+        try:
+            while True:
+                name, value = self._queue.get()
+                if target is not None and (not broken or name == _END):
+                    try:
+                        getattr(target, name)(value)
+                    except Exception as exc:
+                        if not broken:
+                            broken = True
+                            log.warning(
+                                "telemetry failed (%s: %s); it is skipped for the rest of the "
+                                "session",
+                                type(exc).__name__,
+                                exc,
+                            )
+                            log.debug("telemetry failure", exc_info=True)
+                if name == _END:
+                    return
+        finally:
+            self._done.set()

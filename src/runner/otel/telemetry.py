@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from opentelemetry.trace import Tracer
 
     from runner.otel.content import ContentPolicy
-    from runner.otel.deferred import DeferredObserver, PresetIds
+    from runner.otel.deferred import PresetIds, TelemetryWorker
     from runner.otel.metrics import GenAIMetrics
     from runner.otel.pipeline import Pipeline
     from runner.otel.span_renderer import SpanRenderer
@@ -87,10 +87,10 @@ class Telemetry:
         self.renderer: SpanRenderer | None = None
         self.shutdown_hooks: list[Callable[[], None]] = []
         self.ids: PresetIds | None = None
-        self.setup: DeferredObserver | None = None
+        self.worker: TelemetryWorker | None = None
 
     def build_otel(self, environ: Mapping[str, str], collect: bool) -> SessionObserver:
-        """The OTel path's observer (on the setup thread)."""
+        """The OTel path's observer (on the telemetry worker's thread)."""
         from runner.otel.pipeline import build_pipeline
 
         settings = self.settings
@@ -130,6 +130,7 @@ class Telemetry:
         return trace_id, span_id
 
     def trace_view(self) -> str | None:
+        self._wait_for_worker()
         pipeline = self.pipeline
         if pipeline is None or pipeline.collector is None or not pipeline.collector.spans:
             return None
@@ -146,8 +147,7 @@ class Telemetry:
 
         report = TelemetryReport()
         budget = self.settings.exit_budget_s
-        if self.setup is not None:
-            self.setup.wait(budget)
+        self._wait_for_worker()
         if self.pipeline is None:
             for hook in self.shutdown_hooks:
                 run_bounded(hook, budget)
@@ -164,6 +164,16 @@ class Telemetry:
                 report.failures[health.endpoint] = exported.failures
         self._log_report(report)
         return report
+
+    def _wait_for_worker(self) -> None:
+        """The worker has handled the session's end (bounded by the exit budget)."""
+        if self.worker is not None and not self.worker.wait(self.settings.exit_budget_s):
+            log.warning(
+                "telemetry: still busy %gs after the session (%s); the rest is not exported",
+                self.settings.exit_budget_s,
+                RUNNER_EXIT_BUDGET,
+            )
+            self.worker = None
 
     def _log_report(self, report: TelemetryReport) -> None:
         for endpoint, delivered in report.delivered.items():
@@ -225,7 +235,7 @@ def setup_telemetry(environ: Mapping[str, str] | None = None) -> Telemetry:
 
 def _defer(telemetry: Telemetry, build: Callable[[], SessionObserver]) -> None:
     from runner import pricing
-    from runner.otel.deferred import DeferredObserver
+    from runner.otel.deferred import TelemetryWorker
 
     trace_id, span_id = telemetry.preset_session_ids()
 
@@ -234,11 +244,11 @@ def _defer(telemetry: Telemetry, build: Callable[[], SessionObserver]) -> None:
 
         telemetry.ids = PresetIds(trace_id, span_id)
         observer = build()
-        pricing.load()  # here, so no price lookup on the session's loop waits for it
+        pricing.load()  # before the first call is priced, on this (the worker) thread
         return observer
 
-    telemetry.setup = DeferredObserver(build_and_load_prices)
-    telemetry.observers.append(telemetry.setup)
+    telemetry.worker = TelemetryWorker(build_and_load_prices)
+    telemetry.observers.append(telemetry.worker)
 
 
 def stderr_is_terminal() -> bool:
