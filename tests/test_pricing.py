@@ -99,3 +99,52 @@ def test_shares_add_up_exactly(amount: float, calls: list[Usage]) -> None:
     assert len(parts) == len(calls)
     assert all(p >= 0 for p in parts)
     assert sum(parts) == pytest.approx(amount, abs=1e-9)
+
+
+def _genai_prices_model(name: str) -> str | None:
+    from genai_prices import Usage as PriceUsage
+    from genai_prices import calc_price
+
+    try:
+        return calc_price(
+            PriceUsage(input_tokens=1), model_ref=name, provider_id="anthropic"
+        ).model.id
+    except LookupError:
+        return None
+
+
+def test_the_price_snapshot_is_what_the_locked_genai_prices_says() -> None:
+    """src/runner/price_data.json is a snapshot of genai-prices (scripts/update-prices): same
+    model for every spelling, same total for calls below and above the long-context tier."""
+    import json
+    from pathlib import Path
+
+    from genai_prices import Usage as PriceUsage
+    from genai_prices import calc_price
+
+    import runner
+
+    snapshot = json.loads((Path(runner.__file__).with_name("price_data.json")).read_text())
+    ids = [m["id"] for m in snapshot["models"]]
+    assert len(ids) > 20 and "claude-sonnet-4-5" in ids
+    names = [n for i in ids for n in (i, f"{i}-20250929", f"{i}@20250929", f"{i}-latest")]
+    for name in names:
+        ours = model_price(name)
+        assert (ours.model_id if ours else None) == _genai_prices_model(canonical(name)), name
+    for model_id in ids:
+        for usage in (Usage(1000, 100, 500, 2000, 700), Usage(150_000, 10, 60_000, 1000)):
+            ours = price(model_id, usage)
+            theirs = calc_price(
+                PriceUsage(
+                    input_tokens=usage.total_input_tokens,
+                    output_tokens=usage.output_tokens,
+                    cache_read_tokens=usage.cache_read_input_tokens,
+                    cache_write_5m_tokens=usage.cache_creation_5m_input_tokens,
+                    cache_write_1h_tokens=usage.cache_creation_1h_input_tokens,
+                    cache_write_tokens=usage.cache_creation_input_tokens,
+                ),
+                model_ref=model_id,
+                provider_id="anthropic",
+            )
+            assert ours is not None, model_id
+            assert ours.total == pytest.approx(float(theirs.total_price), rel=1e-9), model_id

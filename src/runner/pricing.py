@@ -1,27 +1,29 @@
-"""Exact per-call prices, from a maintained source; Claude Code's reported figure is the check.
+"""Exact per-call prices from a maintained source; Claude Code's reported figure is the check.
 
 Prices come from `genai-prices` (pydantic's maintained price database: every Claude model, the
-1-hour cache-write price, long-context tiers, context windows). Weighed against a hand table:
-the database knows models a table would miss (the CLI already names newer ones) and is updated
-with each release; it costs ~0.2 s to import, so `warm()` loads it on a background thread while
-the CLI starts, and prices are cached per model (a call then costs a few µs).
+1-hour cache-write price, long-context tiers, context windows), as a snapshot in
+`price_data.json` (scripts/update-prices writes it; a test fails when it and the locked
+genai-prices disagree). Weighed against a hand table: the database knows models a table would
+miss (the CLI already names newer ones) and is updated with each release. Read as a snapshot,
+not imported: importing genai-prices costs ~0.2 s of CPU in every session, the snapshot ~1 ms.
 
 Each call is priced from its own usage:
     uncached input × input + output × output + cache reads × cache_read
     + 5-minute writes × cache_write + 1-hour writes × cache_write_1h
-at the tier its total input (cache included) falls in. Where the database has no 1-hour price,
-Anthropic's rule applies (2 × input). A model the database does not know has no price: the tree
+at the tier its total input (cache included) falls in, as the database bills them. A model the
+database does not know has no price: the tree
 builder then holds its calls to the query's end and shares Claude Code's reported figure.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import threading
 from dataclasses import dataclass
-from decimal import Decimal
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from runner.types import Usage
@@ -29,7 +31,8 @@ from runner.types import Usage
 log = logging.getLogger("runner")
 
 _PREFIXES = re.compile(r"^(?:.*/)?(?:(?:us|eu|apac|global)\.)?(?:anthropic\.)?")
-_SUFFIXES = re.compile(r"(?:\[[^\]]*\]|@\d+|-v\d+(?::\d+)?)$")
+_SUFFIXES = re.compile(r"(?:\[[^\]]*\]|@\d+|-v\d+:\d+)$")
+SNAPSHOT = Path(__file__).with_name("price_data.json")
 _loaded = threading.Event()
 _warming = threading.Event()
 
@@ -113,22 +116,48 @@ def canonical(model: str) -> str:
 
 
 def load() -> None:
-    """Load the price database now (the import takes ~0.2 s). Telemetry's setup thread calls
-    this, so no price lookup on the session's loop waits for it."""
+    """Read the price snapshot now (~1 ms); later lookups never wait for it."""
     _warming.set()
     try:
-        import genai_prices  # noqa: F401
+        _snapshot()
     except Exception:
-        log.debug("genai-prices could not be loaded", exc_info=True)
+        log.debug("the price snapshot could not be read", exc_info=True)
     finally:
         _loaded.set()
 
 
 def warm() -> None:
-    """Load the price database on a daemon thread."""
+    """Read the price snapshot on a daemon thread."""
     if not _warming.is_set():
         _warming.set()
         threading.Thread(target=load, name="price-database", daemon=True).start()
+
+
+@lru_cache(maxsize=1)
+def _snapshot() -> list[dict[str, Any]]:
+    data = json.loads(SNAPSHOT.read_text(encoding="utf-8"))
+    models: list[dict[str, Any]] = data["models"]
+    return models
+
+
+def _matches(clause: dict[str, Any], name: str) -> bool:
+    """genai-prices' match rules (or / and / equals / starts_with / ends_with / contains /
+    regex), first model that matches wins, as the database applies them."""
+    if "or" in clause:
+        return any(_matches(c, name) for c in clause["or"])
+    if "and" in clause:
+        return all(_matches(c, name) for c in clause["and"])
+    if "equals" in clause:
+        return name == str(clause["equals"]).lower()
+    if "starts_with" in clause:
+        return name.startswith(str(clause["starts_with"]).lower())
+    if "ends_with" in clause:
+        return name.endswith(str(clause["ends_with"]).lower())
+    if "contains" in clause:
+        return str(clause["contains"]).lower() in name
+    if "regex" in clause:
+        return re.search(str(clause["regex"]), name) is not None
+    return False
 
 
 @lru_cache(maxsize=64)
@@ -136,59 +165,45 @@ def model_price(model: str | None) -> ModelPrice | None:
     """The price of a model id, None when the database does not know it."""
     if not model:
         return None
-    try:
-        from genai_prices import Usage as PriceUsage
-        from genai_prices import calc_price
-    except ImportError:
-        return None
     name = canonical(model)
     try:
-        found = calc_price(PriceUsage(input_tokens=1), model_ref=name, provider_id="anthropic")
-    except (LookupError, ValueError):
+        models = _snapshot()
+    except (OSError, ValueError, KeyError):
+        log.debug("the price snapshot could not be read", exc_info=True)
         return None
-    except Exception:
-        log.debug("price lookup failed for %s", name, exc_info=True)
-        return None
-    prices = found.model_price
-    return _model_price(found.model.id, found.model.context_window, prices)
+    for entry in models:
+        if _matches(entry["match"], name):
+            return _model_price(entry["id"], entry.get("context_window"), entry["prices"])
+    return None
 
 
-def _model_price(model_id: str, window: int | None, prices: Any) -> ModelPrice | None:
-    fields = {
-        "input": prices.input_mtok,
-        "output": prices.output_mtok,
-        "cache_read": prices.cache_read_mtok,
-        "cache_write": prices.cache_write_mtok,
-        "cache_write_1h": prices.cache_write_1h_mtok,
-    }
-    if fields["input"] is None or fields["output"] is None:
+def _model_price(model_id: str, window: int | None, prices: dict[str, Any]) -> ModelPrice | None:
+    if prices.get("input") is None or prices.get("output") is None:
         return None
-    starts = sorted(
-        {tier.start for value in fields.values() if hasattr(value, "tiers") for tier in value.tiers}
-    )
+    starts = sorted({start for p in prices.values() if p for start, _ in p["tiers"]})
 
     def rates(threshold: int | None) -> Rates:
-        def at(value: Any) -> float | None:
+        def at(key: str) -> float | None:
+            value = prices.get(key)
             if value is None:
                 return None
-            if hasattr(value, "tiers"):
-                chosen: Decimal = value.base
-                for tier in value.tiers:
-                    if threshold is not None and threshold >= tier.start:
-                        chosen = tier.price
-                return float(chosen)
-            return float(value)
+            chosen = float(value["base"])
+            for start, tier_price in value["tiers"]:
+                if threshold is not None and threshold >= start:
+                    chosen = float(tier_price)
+            return chosen
 
-        base_input = at(fields["input"]) or 0.0
-        read = at(fields["cache_read"])
-        write = at(fields["cache_write"])
-        write_1h = at(fields["cache_write_1h"])
+        base_input = at("input") or 0.0
+        read, write, write_1h = at("cache_read"), at("cache_write"), at("cache_write_1h")
+        # As the database prices them: a model without cache prices (no caching) bills cache
+        # tokens as input; one without a 1-hour price bills 1-hour writes as writes.
+        write = base_input if write is None else write
         return Rates(
             input=base_input,
-            output=at(fields["output"]) or 0.0,
-            cache_read=base_input * 0.1 if read is None else read,
-            cache_write=base_input * 1.25 if write is None else write,
-            cache_write_1h=base_input * 2 if write_1h is None else write_1h,
+            output=at("output") or 0.0,
+            cache_read=base_input if read is None else read,
+            cache_write=write,
+            cache_write_1h=write if write_1h is None else write_1h,
         )
 
     return ModelPrice(
