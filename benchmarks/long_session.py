@@ -35,6 +35,21 @@ from runner.offline import (  # noqa: E402
 )
 
 
+class DiscardExporter:
+    """A span exporter that accepts everything and does nothing (the benchmarks' sink)."""
+
+    def export(self, spans: Any) -> Any:
+        from opentelemetry.sdk.trace.export import SpanExportResult
+
+        return SpanExportResult.SUCCESS
+
+    def shutdown(self) -> None:
+        return
+
+    def force_flush(self, timeout_millis: int = 0) -> bool:
+        return True
+
+
 def script(calls: int) -> list[Any]:
     steps: list[Any] = [
         Reply(
@@ -145,26 +160,16 @@ def replay(
     """µs per on_event call, in order; with `trace_heap`, (events so far, Python heap bytes
     after the export queue is flushed) samples instead of meaningful timings."""
     from opentelemetry.sdk.trace import TracerProvider
-    from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExportResult
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
     from runner import pricing
     from runner.otel import session_observer
     from runner.otel.content import ContentPolicy
     from runner.redaction import Redactor
 
-    class Discard:
-        def export(self, spans: Any) -> SpanExportResult:
-            return SpanExportResult.SUCCESS
-
-        def shutdown(self) -> None:
-            return
-
-        def force_flush(self, timeout_millis: int = 0) -> bool:
-            return True
-
     pricing.load()
     provider = TracerProvider(shutdown_on_exit=False)
-    provider.add_span_processor(BatchSpanProcessor(Discard()))  # type: ignore[arg-type]
+    provider.add_span_processor(BatchSpanProcessor(DiscardExporter()))  # type: ignore[arg-type]
     observer = session_observer(
         provider.get_tracer("bench"), ContentPolicy(False, Redactor()), attach=False
     )

@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 
 from tests.otlp_receiver import OTLPHttpReceiver  # noqa: E402
 
-from benchmarks.long_session import long_session  # noqa: E402
+from benchmarks.long_session import DiscardExporter, long_session  # noqa: E402
 from runner.offline import (  # noqa: E402
     OfflineMessagesServer,
     Reply,
@@ -261,19 +261,6 @@ def record_stream(delay: float = 0.0) -> list[tuple[str, tuple[Any, ...]]]:
             os.environ.clear()
             os.environ.update(saved)
     return recorder.calls
-
-
-class DiscardExporter:
-    def export(self, spans: Any) -> Any:
-        from opentelemetry.sdk.trace.export import SpanExportResult
-
-        return SpanExportResult.SUCCESS
-
-    def shutdown(self) -> None:
-        return
-
-    def force_flush(self, timeout_millis: int = 0) -> bool:
-        return True
 
 
 def mapper(runs: int) -> str:

@@ -183,12 +183,7 @@ def end_attributes(node: Node, content: ContentPolicy) -> Attributes:
             out[sc.GEN_AI_AGENT_ID] = node.agent_id
         return out
     if isinstance(node, CompactionNode):
-        out = {sc.AGENTIC_SESSION_COMPACTION_TRIGGER: node.trigger}
-        if node.pre_tokens is not None:
-            out[sc.AGENTIC_SESSION_COMPACTION_PRE_TOKENS] = node.pre_tokens
-        if node.post_tokens is not None:
-            out[sc.AGENTIC_SESSION_COMPACTION_POST_TOKENS] = node.post_tokens
-        return out
+        return _compaction(node.trigger, node.pre_tokens, node.post_tokens)
     if isinstance(node, ToolNode):
         out = {sc.GEN_AI_TOOL_NAME: node.name}
         if node.result_chars is not None:
@@ -289,13 +284,17 @@ def event_attributes(event: RunnerEvent, content: ContentPolicy) -> tuple[str, A
     if isinstance(event, ApiRetry):
         return sc.EVENT_API_RETRY, _retry(event, content)
     if isinstance(event, Compacted):
-        out: Attributes = {sc.AGENTIC_SESSION_COMPACTION_TRIGGER: event.trigger}
-        if event.pre_tokens is not None:
-            out[sc.AGENTIC_SESSION_COMPACTION_PRE_TOKENS] = event.pre_tokens
-        if event.post_tokens is not None:
-            out[sc.AGENTIC_SESSION_COMPACTION_POST_TOKENS] = event.post_tokens
-        return sc.EVENT_COMPACTION, out
+        return sc.EVENT_COMPACTION, _compaction(event.trigger, event.pre_tokens, event.post_tokens)
     return None
+
+
+def _compaction(trigger: str, pre_tokens: int | None, post_tokens: int | None) -> Attributes:
+    out: Attributes = {sc.AGENTIC_SESSION_COMPACTION_TRIGGER: trigger}
+    if pre_tokens is not None:
+        out[sc.AGENTIC_SESSION_COMPACTION_PRE_TOKENS] = pre_tokens
+    if post_tokens is not None:
+        out[sc.AGENTIC_SESSION_COMPACTION_POST_TOKENS] = post_tokens
+    return out
 
 
 def _retry(retry: ApiRetry, content: ContentPolicy) -> Attributes:

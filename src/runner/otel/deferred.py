@@ -38,6 +38,16 @@ for the model. (The CLI's `requesting` status comes while it still builds the re
 _END = "on_session_end"
 
 
+def warn_setup_failed(exc: BaseException) -> None:
+    """The one warning a telemetry setup failure gives (the session goes on without it)."""
+    log.warning(
+        "telemetry: setup failed (%s: %s); the session runs without telemetry",
+        type(exc).__name__,
+        exc,
+    )
+    log.debug("telemetry setup failure", exc_info=True)
+
+
 class PresetIds:
     """Hands out the preset trace id and span id first (the session span), then random ids.
     (An IdGenerator by shape: importing the SDK's trace package here would cost ~40 ms of the

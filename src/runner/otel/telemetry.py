@@ -222,13 +222,10 @@ def setup_telemetry(environ: Mapping[str, str] | None = None) -> Telemetry:
                 return observer
 
             _defer(telemetry, build)
-    except Exception as exc:
-        log.warning(
-            "telemetry: setup failed (%s: %s); the session runs without telemetry",
-            type(exc).__name__,
-            exc,
-        )
-        log.debug("telemetry setup failure", exc_info=True)
+    except Exception as exc:  # noqa: BLE001 - telemetry never fails a session
+        from runner.otel.deferred import warn_setup_failed
+
+        warn_setup_failed(exc)
         telemetry.observers.clear()
     return telemetry
 
