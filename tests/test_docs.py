@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 from runner import environment_variables as ev
-from runner.otel.settings import TELEMETRY_VARIABLES
+from runner.otel.environment_variables import TELEMETRY_VARIABLES
 
 ROOT = Path(__file__).parents[1]
 README = (ROOT / "README.md").read_text()

@@ -14,6 +14,7 @@ import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from runner import environment_variables as ev
 from runner.errors import ConfigError
@@ -21,7 +22,15 @@ from runner.errors import ConfigError
 DEFAULT_MODEL = "claude-sonnet-4-5"
 DEFAULT_TIMEOUT_S = 3600.0
 DEFAULT_IDLE_TIMEOUT_S = 3600.0
-PERMISSION_MODES = ("default", "acceptEdits", "plan", "bypassPermissions", "dontAsk", "auto")
+PermissionMode = Literal["default", "acceptEdits", "plan", "bypassPermissions", "dontAsk", "auto"]
+PERMISSION_MODES: tuple[PermissionMode, ...] = (
+    "default",
+    "acceptEdits",
+    "plan",
+    "bypassPermissions",
+    "dontAsk",
+    "auto",
+)
 _DECIMAL = re.compile(r"[0-9]+(?:\.[0-9]*)?|\.[0-9]+")
 """ASCII only: Python's float() and int() also take other scripts' digits (`²`, `١٢`)."""
 _MODEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/@\[\]-]{0,199}")
@@ -86,11 +95,12 @@ def _model(raw: str | None) -> str:
     return model
 
 
-def _permission_mode(raw: str | None, as_root: bool) -> str | None:
-    mode = _single_line(ev.PERMISSION_MODE, raw)
-    if mode is not None and mode not in PERMISSION_MODES:
+def _permission_mode(raw: str | None, as_root: bool) -> PermissionMode | None:
+    text = _single_line(ev.PERMISSION_MODE, raw)
+    mode = next((m for m in PERMISSION_MODES if m == text), None)
+    if text is not None and mode is None:
         raise ConfigError(
-            f"{ev.PERMISSION_MODE}={mode!r} is unknown: use one of {', '.join(PERMISSION_MODES)}"
+            f"{ev.PERMISSION_MODE}={text!r} is unknown: use one of {', '.join(PERMISSION_MODES)}"
         )
     if mode == "bypassPermissions" and as_root:
         raise ConfigError(
@@ -128,7 +138,7 @@ class RunnerConfig:
     idle_timeout_s: float | None = DEFAULT_IDLE_TIMEOUT_S
     workspace: Path = field(default_factory=Path.cwd)
     allowed_tools: tuple[str, ...] = ()
-    permission_mode: str | None = None
+    permission_mode: PermissionMode | None = None
     max_turns: int | None = None
     max_budget_usd: float | None = None
     """The cost guard (MAX_BUDGET_USD): the CLI stops the session once its cost passes it."""

@@ -37,6 +37,7 @@ from runner.types import (
     SessionObserver,
     SessionOutcome,
     SessionStart,
+    SessionStatus,
     Usage,
 )
 
@@ -53,7 +54,7 @@ INTERRUPT_GRACE_S = 2.0
 CLOSE_GRACE_S = 15.0
 """Beyond TIMEOUT, how long starting and closing the CLI may take before the session is cut."""
 
-_STATUS = {
+_STATUS: dict[type[RunnerError], SessionStatus] = {
     SessionTimeout: "timeout",
     IdleTimeout: "idle_timeout",
     SessionInterrupted: "interrupted",
@@ -339,7 +340,7 @@ class SessionDriver:
             model=cfg.model,
             cwd=str(cfg.workspace),
             allowed_tools=list(cfg.allowed_tools),
-            permission_mode=cfg.permission_mode,  # type: ignore[arg-type]
+            permission_mode=cfg.permission_mode,
             max_turns=cfg.max_turns,
             max_budget_usd=cfg.max_budget_usd,
             include_partial_messages=True,

@@ -8,7 +8,7 @@ The stdout event writer and the telemetry mapper are both observers.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from runner.config import Tenancy
 
@@ -134,10 +134,20 @@ class QueryOutcome:
     """Claude Code's per-model figures, cumulative for the session (tokens, cost, window)."""
 
 
+SessionStatus = Literal[
+    "success",
+    "error",
+    "model_error",
+    "budget_exceeded",
+    "timeout",
+    "idle_timeout",
+    "interrupted",
+]
+
+
 @dataclass(frozen=True)
 class SessionOutcome:
-    status: str
-    """success | error | model_error | budget_exceeded | timeout | idle_timeout | interrupted"""
+    status: SessionStatus
     exit_code: int
     at_ns: int
     queries: tuple[QueryOutcome, ...] = ()

@@ -27,12 +27,12 @@ from opentelemetry.sdk.trace.export import (
 )
 
 from runner._version import __version__
-from runner.otel.export import CountingSpanExporter, ExportHealth, silence_sdk_export_logs
-from runner.otel.settings import (
+from runner.otel.environment_variables import (
     OTEL_EXPORTER_OTLP_ENDPOINT,
     OTEL_EXPORTER_OTLP_METRICS_ENDPOINT,
-    TelemetrySettings,
 )
+from runner.otel.export import CountingSpanExporter, ExportHealth, silence_sdk_export_logs
+from runner.otel.settings import TelemetrySettings
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.metrics import MeterProvider

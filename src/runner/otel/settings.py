@@ -21,41 +21,35 @@ from typing import Literal
 from urllib.parse import quote, urlparse
 
 from runner.otel.content import ContentPolicy
+from runner.otel.environment_variables import (
+    LANGFUSE_BASE_URL,
+    LANGFUSE_ENABLED,
+    LANGFUSE_HOST,
+    LANGFUSE_PUBLIC_KEY,
+    LANGFUSE_SECRET_KEY,
+    LANGFUSE_TRACING_ENVIRONMENT,
+    OTEL_BSP_SCHEDULE_DELAY,
+    OTEL_EXPORTER_OTLP_ENDPOINT,
+    OTEL_EXPORTER_OTLP_HEADERS,
+    OTEL_EXPORTER_OTLP_METRICS_ENDPOINT,
+    OTEL_EXPORTER_OTLP_METRICS_HEADERS,
+    OTEL_EXPORTER_OTLP_PROTOCOL,
+    OTEL_EXPORTER_OTLP_TRACES_ENDPOINT,
+    OTEL_EXPORTER_OTLP_TRACES_HEADERS,
+    OTEL_EXPORTER_OTLP_TRACES_PROTOCOL,
+    OTEL_METRICS_EXPORTER,
+    OTEL_SDK_DISABLED,
+    OTEL_TRACES_EXPORTER,
+    RUNNER_CLI_TELEMETRY,
+    RUNNER_EXIT_BUDGET,
+    RUNNER_TRACE_VIEW,
+    TELEMETRY_MODE,
+    TRACEPARENT,
+    TRACESTATE,
+)
 
 log = logging.getLogger("runner.otel")
 
-OTEL_SDK_DISABLED = "OTEL_SDK_DISABLED"
-OTEL_TRACES_EXPORTER = "OTEL_TRACES_EXPORTER"
-OTEL_METRICS_EXPORTER = "OTEL_METRICS_EXPORTER"
-OTEL_EXPORTER_OTLP_ENDPOINT = "OTEL_EXPORTER_OTLP_ENDPOINT"
-OTEL_EXPORTER_OTLP_TRACES_ENDPOINT = "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"
-OTEL_EXPORTER_OTLP_METRICS_ENDPOINT = "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"
-OTEL_EXPORTER_OTLP_PROTOCOL = "OTEL_EXPORTER_OTLP_PROTOCOL"
-OTEL_EXPORTER_OTLP_TRACES_PROTOCOL = "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"
-OTEL_EXPORTER_OTLP_HEADERS = "OTEL_EXPORTER_OTLP_HEADERS"
-OTEL_EXPORTER_OTLP_TRACES_HEADERS = "OTEL_EXPORTER_OTLP_TRACES_HEADERS"
-OTEL_EXPORTER_OTLP_METRICS_HEADERS = "OTEL_EXPORTER_OTLP_METRICS_HEADERS"
-TRACEPARENT = "TRACEPARENT"
-TRACESTATE = "TRACESTATE"
-
-LANGFUSE_ENABLED = "LANGFUSE_ENABLED"
-"""`true`: export traces to Langfuse directly (needs both keys); `false`: never."""
-LANGFUSE_PUBLIC_KEY = "LANGFUSE_PUBLIC_KEY"
-LANGFUSE_SECRET_KEY = "LANGFUSE_SECRET_KEY"
-LANGFUSE_BASE_URL = "LANGFUSE_BASE_URL"
-"""Langfuse server, e.g. https://cloud.langfuse.com (LANGFUSE_HOST is an alias)."""
-LANGFUSE_HOST = "LANGFUSE_HOST"
-TELEMETRY_MODE = "TELEMETRY_MODE"
-"""`otel` (default): the OTel path. `langfuse-sdk`: the Langfuse SDK fallback. `off`: none."""
-RUNNER_EXIT_BUDGET = "RUNNER_EXIT_BUDGET"
-"""Seconds telemetry may add to the process's exit (flush and shutdown). Default 3."""
-RUNNER_TRACE_VIEW = "RUNNER_TRACE_VIEW"
-"""`true`/`false`: print the session's span tree on stderr at the end (default: if a tty)."""
-RUNNER_CLI_TELEMETRY = "RUNNER_CLI_TELEMETRY"
-"""`true`: the Claude Code CLI exports its own telemetry to the same place, in the same trace."""
-LANGFUSE_TRACING_ENVIRONMENT = "LANGFUSE_TRACING_ENVIRONMENT"
-"""Langfuse environment of every span (`langfuse.environment`), e.g. production."""
-OTEL_BSP_SCHEDULE_DELAY = "OTEL_BSP_SCHEDULE_DELAY"
 DEFAULT_SCHEDULE_DELAY_MS = 1000
 """The runner's default export interval (the SDK's is 5000 ms): a span that ended more than a
 second before a SIGKILL (OOM, eviction) is at the backend. At Claude's pace (a call every few
@@ -68,55 +62,6 @@ Mode = Literal["otel", "langfuse-sdk", "off"]
 MODES: tuple[Mode, ...] = ("otel", "langfuse-sdk", "off")
 EXPORTERS = ("otlp", "console", "none")
 PROTOCOLS = ("http/protobuf", "grpc")
-SECRET_VARIABLES = (
-    LANGFUSE_PUBLIC_KEY,
-    LANGFUSE_SECRET_KEY,
-    OTEL_EXPORTER_OTLP_HEADERS,
-    OTEL_EXPORTER_OTLP_TRACES_HEADERS,
-    OTEL_EXPORTER_OTLP_METRICS_HEADERS,
-    "OTEL_EXPORTER_OTLP_LOGS_HEADERS",
-)
-"""Telemetry credentials the agent's tools must not see: blanked in the CLI's environment."""
-TELEMETRY_VARIABLES = (
-    OTEL_SDK_DISABLED,
-    TELEMETRY_MODE,
-    LANGFUSE_ENABLED,
-    LANGFUSE_PUBLIC_KEY,
-    LANGFUSE_SECRET_KEY,
-    LANGFUSE_BASE_URL,
-    LANGFUSE_HOST,
-    LANGFUSE_TRACING_ENVIRONMENT,
-    RUNNER_EXIT_BUDGET,
-    RUNNER_TRACE_VIEW,
-    RUNNER_CLI_TELEMETRY,
-    TRACEPARENT,
-    TRACESTATE,
-    "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT",
-    "RUNNER_CONTENT_MAX_CHARS",
-    "OTEL_SERVICE_NAME",
-    "OTEL_RESOURCE_ATTRIBUTES",
-    OTEL_TRACES_EXPORTER,
-    OTEL_METRICS_EXPORTER,
-    OTEL_EXPORTER_OTLP_ENDPOINT,
-    OTEL_EXPORTER_OTLP_TRACES_ENDPOINT,
-    OTEL_EXPORTER_OTLP_METRICS_ENDPOINT,
-    OTEL_EXPORTER_OTLP_PROTOCOL,
-    OTEL_EXPORTER_OTLP_TRACES_PROTOCOL,
-    OTEL_EXPORTER_OTLP_HEADERS,
-    OTEL_EXPORTER_OTLP_TRACES_HEADERS,
-    OTEL_EXPORTER_OTLP_METRICS_HEADERS,
-    "OTEL_EXPORTER_OTLP_TIMEOUT",
-    "OTEL_EXPORTER_OTLP_COMPRESSION",
-    "OTEL_EXPORTER_OTLP_INSECURE",
-    "OTEL_TRACES_SAMPLER",
-    "OTEL_TRACES_SAMPLER_ARG",
-    "OTEL_BSP_SCHEDULE_DELAY",
-    "OTEL_BSP_MAX_QUEUE_SIZE",
-    "OTEL_BSP_MAX_EXPORT_BATCH_SIZE",
-    "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT",
-    "OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT",
-)
-"""Telemetry variables the runner (or the OTel SDK on its behalf) reads; documented in README."""
 _TRUE = ("1", "true", "yes", "on")
 
 
@@ -266,39 +211,6 @@ class TelemetrySettings:
             warnings=tuple(warnings),
             **base,  # type: ignore[arg-type]
         )
-
-
-def cli_environment(settings: TelemetrySettings, environ: Mapping[str, str]) -> dict[str, str]:
-    """The CLI's view of telemetry variables: credentials blanked unless it exports itself."""
-    blank = {name: "" for name in SECRET_VARIABLES if environ.get(name)}
-    if not settings.cli_telemetry or settings.mode != "otel":
-        return blank
-    env = {
-        "CLAUDE_CODE_ENABLE_TELEMETRY": "1",
-        "CLAUDE_CODE_ENHANCED_TELEMETRY_BETA": "1",
-    }
-    if "langfuse" in settings.traces and settings.langfuse is not None:
-        headers = ",".join(f"{k}={quote(v)}" for k, v in settings.langfuse.headers.items())
-        env.update(
-            {
-                "OTEL_TRACES_EXPORTER": "otlp",
-                "OTEL_METRICS_EXPORTER": "none",
-                "OTEL_LOGS_EXPORTER": "none",
-                "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "http/protobuf",
-                "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": settings.langfuse.traces_endpoint,
-                "OTEL_EXPORTER_OTLP_TRACES_HEADERS": headers,
-                **{name: "" for name in (LANGFUSE_PUBLIC_KEY, LANGFUSE_SECRET_KEY)},
-            }
-        )
-    elif "otlp" in settings.traces:
-        env.update(
-            {
-                "OTEL_TRACES_EXPORTER": "otlp",
-                "OTEL_METRICS_EXPORTER": "otlp" if "otlp" in settings.metrics else "none",
-                "OTEL_LOGS_EXPORTER": "otlp",
-            }
-        )
-    return env
 
 
 def _traceparent(env: Mapping[str, str], warnings: list[str]) -> str | None:

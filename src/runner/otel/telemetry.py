@@ -15,7 +15,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, cast
 
-from runner.otel.settings import RUNNER_EXIT_BUDGET, TelemetrySettings, cli_environment
+from runner.otel.cli_environment import cli_environment
+from runner.otel.environment_variables import RUNNER_EXIT_BUDGET
+from runner.otel.settings import TelemetrySettings
 from runner.types import SessionObserver
 
 if TYPE_CHECKING:

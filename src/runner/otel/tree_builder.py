@@ -43,6 +43,7 @@ from runner.events import (
     ToolStarted,
 )
 from runner.otel.attributes import AGENT_TOOLS
+from runner.otel.compactions import Compactions
 from runner.otel.query_costs import QueryCosts
 from runner.otel.subagents import SubagentTracking
 from runner.otel.tree import (
@@ -62,7 +63,7 @@ RECENT_TOOLS = 256
 """Finished tool ids remembered, so a late hook or result never opens a phantom tool."""
 
 
-class TreeBuilder(SubagentTracking, QueryCosts):
+class TreeBuilder(SubagentTracking, Compactions, QueryCosts):
     """A SessionObserver that builds the tree from runner events and drives a Renderer.
 
     `capture_content` keeps prompts, completions, tool arguments and results on the nodes;
@@ -330,35 +331,6 @@ class TreeBuilder(SubagentTracking, QueryCosts):
     def _api_retry(self, event: ApiRetry) -> None:
         if self.query is not None:
             self.renderer.event(self.query, event)
-
-    def _compaction_started(self, event: CompactionStarted) -> None:
-        self._compaction = CompactionNode(
-            key=self._key("compaction"), parent=self.query, start_ns=event.at_ns
-        )
-        self._start(self._compaction)
-
-    def _compacted(self, event: Compacted) -> None:
-        node = self._compaction
-        self._compaction = None
-        if node is None:
-            took = (event.duration_ms or 0) * 1_000_000
-            node = CompactionNode(
-                key=self._key("compaction"), parent=self.query, start_ns=event.at_ns - took
-            )
-        node.trigger = event.trigger
-        node.pre_tokens, node.post_tokens = event.pre_tokens, event.post_tokens
-        if self.session is not None:
-            self.session.compactions += 1
-        if self.query is not None:
-            self.renderer.event(self.query, event)
-        self._finish(node, event.at_ns)
-        self._last_compaction = node
-
-    def _query_result(self, event: QueryResult) -> None:
-        for model, figures in event.model_usage.items():
-            window = figures.get("contextWindow") if isinstance(figures, dict) else None
-            if isinstance(window, int) and window > 0:
-                self._windows[model] = window
 
     # --- the end of a query -----------------------------------------------------------------
 
