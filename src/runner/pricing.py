@@ -20,7 +20,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-import threading
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -33,8 +32,6 @@ log = logging.getLogger("runner")
 _PREFIXES = re.compile(r"^(?:.*/)?(?:(?:us|eu|apac|global)\.)?(?:anthropic\.)?")
 _SUFFIXES = re.compile(r"(?:\[[^\]]*\]|@\d+|-v\d+:\d+)$")
 SNAPSHOT = Path(__file__).with_name("price_data.json")
-_loaded = threading.Event()
-_warming = threading.Event()
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,21 +113,11 @@ def canonical(model: str) -> str:
 
 
 def load() -> None:
-    """Read the price snapshot now (~1 ms); later lookups never wait for it."""
-    _warming.set()
+    """Read the price snapshot now (~1 ms), so the first priced call does not."""
     try:
         _snapshot()
-    except Exception:
+    except (OSError, ValueError, KeyError):  # prices are then unknown, never fatal
         log.debug("the price snapshot could not be read", exc_info=True)
-    finally:
-        _loaded.set()
-
-
-def warm() -> None:
-    """Read the price snapshot on a daemon thread."""
-    if not _warming.is_set():
-        _warming.set()
-        threading.Thread(target=load, name="price-database", daemon=True).start()
 
 
 @lru_cache(maxsize=1)
@@ -216,8 +203,6 @@ def _model_price(model_id: str, window: int | None, prices: dict[str, Any]) -> M
 
 def price(model: str | None, usage: Usage) -> CallCost | None:
     """The exact cost of one call, None when the model has no known price."""
-    if _warming.is_set() and not _loaded.is_set():
-        _loaded.wait(5.0)  # warm() is still importing: wait rather than misprice
     found = model_price(model)
     if found is None:
         return None

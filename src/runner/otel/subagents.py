@@ -79,7 +79,6 @@ class SubagentTracking(NodeLife):
             return
         agent.end_ns = event.at_ns
         agent.stopped = True
-        agent.transcript_path = event.transcript_path or agent.transcript_path
         if not agent.pending:  # its calls (SubagentCall, just before) are all in
             self._finish(agent, event.at_ns)
 

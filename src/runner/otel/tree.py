@@ -85,7 +85,6 @@ class AgentNode(Node):
     agent_id: str | None = None
     agent_type: str = "subagent"
     tool_use_id: str | None = None
-    transcript_path: str | None = None
     stopped: bool = False
     pending: dict[str, ChatNode] = field(default_factory=dict)
     """Calls seen in the stream whose final usage the transcript has not given yet."""
