@@ -86,6 +86,15 @@ class Usage:
             self.cache_creation_1h_input_tokens + other.cache_creation_1h_input_tokens,
         )
 
+    def __sub__(self, other: Usage) -> Usage:
+        return Usage(
+            self.input_tokens - other.input_tokens,
+            self.output_tokens - other.output_tokens,
+            self.cache_read_input_tokens - other.cache_read_input_tokens,
+            self.cache_creation_input_tokens - other.cache_creation_input_tokens,
+            self.cache_creation_1h_input_tokens - other.cache_creation_1h_input_tokens,
+        )
+
     @property
     def cache_creation_5m_input_tokens(self) -> int:
         return self.cache_creation_input_tokens - self.cache_creation_1h_input_tokens

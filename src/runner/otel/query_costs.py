@@ -26,9 +26,9 @@ class QueryCosts(NodeLife):
             return
         now = {m: _reported_usage(u) for m, u in outcome.model_usage.items()}
         before, self._reported_before = self._reported_before, now
-        grown = {m: _minus(u, before.get(m, Usage())) for m, u in now.items()}
+        grown = {m: u - before.get(m, Usage()) for m, u in now.items()}
         seen = sum((c.usage for c in self._held), self.query.totals.usage)  # held: unpriced
-        unseen = _minus(sum(grown.values(), Usage()), seen)
+        unseen = sum(grown.values(), Usage()) - seen
         if min(unseen.as_dict().values(), default=0) < 0 or unseen.total_input_tokens == 0:
             return  # nothing unseen, or figures that do not line up: leave it to the check
         model = max(grown, key=lambda m: grown[m].total_input_tokens)
@@ -97,14 +97,4 @@ def _reported_usage(figures: object) -> Usage:
                 "ephemeral_1h_input_tokens": raw.get("cacheCreationEphemeral1hInputTokens")
             },
         }
-    )
-
-
-def _minus(a: Usage, b: Usage) -> Usage:
-    return Usage(
-        a.input_tokens - b.input_tokens,
-        a.output_tokens - b.output_tokens,
-        a.cache_read_input_tokens - b.cache_read_input_tokens,
-        a.cache_creation_input_tokens - b.cache_creation_input_tokens,
-        a.cache_creation_1h_input_tokens - b.cache_creation_1h_input_tokens,
     )

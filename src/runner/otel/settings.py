@@ -105,16 +105,6 @@ class TelemetrySettings:
     schedule_delay_ms: int = DEFAULT_SCHEDULE_DELAY_MS
     warnings: tuple[str, ...] = ()
 
-    @property
-    def enabled(self) -> bool:
-        return self.mode != "off"
-
-    @property
-    def traces_endpoint_label(self) -> str:
-        if "langfuse" in self.traces and self.langfuse is not None:
-            return self.langfuse.traces_endpoint
-        return "the OTLP endpoint"
-
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> TelemetrySettings:
         warnings: list[str] = []

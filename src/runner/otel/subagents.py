@@ -94,7 +94,6 @@ class SubagentTracking(NodeLife):
                 parent=agent,
                 start_ns=event.requested_ns or agent.start_ns,
                 end_ns=event.answered_ns or event.at_ns,
-                thread=agent.tool_use_id,
                 message_id=event.message_id,
             )
         chat.usage = event.usage

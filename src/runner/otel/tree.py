@@ -95,7 +95,6 @@ class AgentNode(Node):
 
 @dataclass(eq=False, slots=True)
 class ChatNode(Node):
-    thread: str | None = None
     message_id: str | None = None
     request_model: str | None = None
     response_model: str | None = None

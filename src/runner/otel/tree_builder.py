@@ -41,6 +41,7 @@ from runner.events import (
     ToolRequested,
     ToolResult,
     ToolStarted,
+    text_of,
 )
 from runner.otel.attributes import AGENT_TOOLS
 from runner.otel.compactions import Compactions
@@ -195,7 +196,6 @@ class TreeBuilder(SubagentTracking, Compactions, QueryCosts):
             key=self._key("chat"),
             parent=self._owner(thread, at),
             start_ns=min(self._mark.get(thread, at), at),
-            thread=thread,
             message_id=event.message_id,
             request_model=session.model if session and thread is None else None,
             response_model=event.model,
@@ -237,7 +237,6 @@ class TreeBuilder(SubagentTracking, Compactions, QueryCosts):
             parent=self._owner(thread, at),
             start_ns=min(self._mark.get(thread, at), at),
             end_ns=at,
-            thread=thread,
             request_model=self.session.model if self.session else None,
             error_type=event.error,
             error_message=event.message,
@@ -321,8 +320,6 @@ class TreeBuilder(SubagentTracking, Compactions, QueryCosts):
             tool.result = event.content
         tool.result_chars = event.content_chars
         if event.is_error and tool.error_type is None:
-            from runner.events import text_of
-
             tool.error_type = "tool_error"
             tool.error_message = text_of(event.content)[:500]
         # No PostToolUse hook (e.g. a denied tool): the result is the end.
