@@ -126,9 +126,9 @@ class _Recorder:
 
 
 def record(calls: int) -> list[tuple[str, Any]]:
-    from runner.channels import EventWriter
     from runner.config import RunnerConfig
     from runner.launcher import run_session
+    from runner.stdout_events import EventWriter
 
     recorder = _Recorder()
     saved = dict(os.environ)

@@ -234,9 +234,9 @@ class Recorder:
 
 
 def record_stream(delay: float = 0.0) -> list[tuple[str, tuple[Any, ...]]]:
-    from runner.channels import EventWriter
     from runner.config import RunnerConfig
     from runner.launcher import run_session
+    from runner.stdout_events import EventWriter
 
     recorder = Recorder()
     with (
@@ -270,7 +270,7 @@ def mapper(runs: int) -> str:
     from runner import pricing
     from runner.otel import session_observer
     from runner.otel.content import ContentPolicy
-    from runner.otel.deferred import TelemetryWorker
+    from runner.otel.telemetry_worker import TelemetryWorker
     from runner.redaction import Redactor
 
     stream = record_stream()

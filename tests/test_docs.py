@@ -20,7 +20,7 @@ def test_every_runner_variable_is_in_the_readme() -> None:
 
 
 def test_every_stdout_event_type_is_in_the_readme() -> None:
-    sources = [ROOT / "src" / "runner" / name for name in ("channels.py", "launcher.py")]
+    sources = [ROOT / "src" / "runner" / name for name in ("stdout_events.py", "launcher.py")]
     emitted = set()
     for source in sources:
         text = source.read_text()

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from runner.pricing import CallCost, canonical, model_price, price, share
-from runner.types import Usage
+from runner.usage import Usage
 
 
 @pytest.mark.parametrize(
@@ -37,24 +37,69 @@ def test_canonical_names() -> None:
 
 def test_unknown_model_has_no_price() -> None:
     assert model_price("gpt-5") is None
-    assert price("my-proxy-model", Usage(1, 1)) is None
-    assert price(None, Usage(1, 1)) is None
+    assert price("my-proxy-model", Usage(input_tokens=1, output_tokens=1)) is None
+    assert price(None, Usage(input_tokens=1, output_tokens=1)) is None
 
 
 def test_price_matches_what_claude_code_charges_for_5_minute_and_1_hour_writes() -> None:
     # Measured against CLI 2.1.330 (a local server answering these usages): $0.0645 for
     # 1000 in, 100 out and 10,000 one-hour cache writes; $0.00326025 for the three calls below.
-    assert price("claude-sonnet-4-5", Usage(1000, 100, 0, 10_000, 10_000)).total == (  # type: ignore[union-attr]
+    assert price(
+        "claude-sonnet-4-5",
+        Usage(
+            input_tokens=1000,
+            output_tokens=100,
+            cache_read_input_tokens=0,
+            cache_creation_input_tokens=10_000,
+            cache_creation_1h_input_tokens=10_000,
+        ),
+    ).total == (  # type: ignore[union-attr]
         pytest.approx(0.0645, abs=1e-12)
     )
-    calls = (Usage(100, 20, 50, 10), Usage(200, 30, 60, 0), Usage(300, 40, 70, 5))
+    calls = (
+        Usage(
+            input_tokens=100,
+            output_tokens=20,
+            cache_read_input_tokens=50,
+            cache_creation_input_tokens=10,
+        ),
+        Usage(
+            input_tokens=200,
+            output_tokens=30,
+            cache_read_input_tokens=60,
+            cache_creation_input_tokens=0,
+        ),
+        Usage(
+            input_tokens=300,
+            output_tokens=40,
+            cache_read_input_tokens=70,
+            cache_creation_input_tokens=5,
+        ),
+    )
     total = sum(price("claude-sonnet-4-5", u).total for u in calls)  # type: ignore[union-attr]
     assert total == pytest.approx(0.00326025, abs=1e-12)
 
 
 def test_one_hour_writes_cost_twice_the_input_price() -> None:
-    five = price("claude-haiku-4-5", Usage(0, 0, 0, 1_000_000))
-    hour = price("claude-haiku-4-5", Usage(0, 0, 0, 1_000_000, 1_000_000))
+    five = price(
+        "claude-haiku-4-5",
+        Usage(
+            input_tokens=0,
+            output_tokens=0,
+            cache_read_input_tokens=0,
+            cache_creation_input_tokens=1_000_000,
+        ),
+    )
+    hour = price(
+        "claude-haiku-4-5",
+        Usage(
+            input_tokens=0,
+            output_tokens=0,
+            cache_read_input_tokens=0,
+            cache_creation_input_tokens=1_000_000,
+            cache_creation_1h_input_tokens=1_000_000,
+        ),
+    )
     assert five is not None and hour is not None
     assert (five.cache_write, hour.cache_write_1h) == (pytest.approx(1.25), pytest.approx(2.0))
 
@@ -63,18 +108,41 @@ def test_long_context_tier_applies_to_all_tokens_above_200k_input() -> None:
     """Anthropic bills the whole call at the long-context rate once input (cache included)
     passes 200k. Claude Code 2.1.330 does not (it reported $0.5925 for this call): the runner
     prices it exactly and records the difference on the query span."""
-    usage = Usage(150_000, 1000, 100_000, 20_000, 10_000)
+    usage = Usage(
+        input_tokens=150_000,
+        output_tokens=1000,
+        cache_read_input_tokens=100_000,
+        cache_creation_input_tokens=20_000,
+        cache_creation_1h_input_tokens=10_000,
+    )
     cost = price("claude-sonnet-4-5", usage)
     assert cost is not None
     assert cost.total == pytest.approx(
         (150_000 * 6 + 1000 * 22.5 + 100_000 * 0.6 + 10_000 * 7.5 + 10_000 * 12) / 1e6
     )
-    below = price("claude-sonnet-4-5", Usage(100_000, 1000, 99_000, 1000))
+    below = price(
+        "claude-sonnet-4-5",
+        Usage(
+            input_tokens=100_000,
+            output_tokens=1000,
+            cache_read_input_tokens=99_000,
+            cache_creation_input_tokens=1000,
+        ),
+    )
     assert below is not None and below.input == pytest.approx(0.3)
 
 
 def test_cost_details_use_langfuse_keys_and_sum_to_the_total() -> None:
-    cost = price("claude-sonnet-4-5", Usage(1000, 100, 500, 2000, 1000))
+    cost = price(
+        "claude-sonnet-4-5",
+        Usage(
+            input_tokens=1000,
+            output_tokens=100,
+            cache_read_input_tokens=500,
+            cache_creation_input_tokens=2000,
+            cache_creation_1h_input_tokens=1000,
+        ),
+    )
     assert cost is not None
     details = cost.details()
     assert set(details) == {
@@ -90,7 +158,13 @@ def test_cost_details_use_langfuse_keys_and_sum_to_the_total() -> None:
 
 
 counts = st.integers(0, 10_000_000)
-usages = st.builds(Usage, counts, counts, counts, counts)
+usages = st.builds(
+    Usage,
+    input_tokens=counts,
+    output_tokens=counts,
+    cache_read_input_tokens=counts,
+    cache_creation_input_tokens=counts,
+)
 
 
 @given(st.floats(0, 100), st.lists(usages, min_size=1, max_size=20))
@@ -132,7 +206,21 @@ def test_the_price_snapshot_is_what_the_locked_genai_prices_says() -> None:
         ours = model_price(name)
         assert (ours.model_id if ours else None) == _genai_prices_model(canonical(name)), name
     for model_id in ids:
-        for usage in (Usage(1000, 100, 500, 2000, 700), Usage(150_000, 10, 60_000, 1000)):
+        for usage in (
+            Usage(
+                input_tokens=1000,
+                output_tokens=100,
+                cache_read_input_tokens=500,
+                cache_creation_input_tokens=2000,
+                cache_creation_1h_input_tokens=700,
+            ),
+            Usage(
+                input_tokens=150_000,
+                output_tokens=10,
+                cache_read_input_tokens=60_000,
+                cache_creation_input_tokens=1000,
+            ),
+        ):
             ours = price(model_id, usage)
             theirs = calc_price(
                 PriceUsage(

@@ -17,8 +17,8 @@ from runner.types import (
     SessionObserver,
     SessionOutcome,
     SessionStart,
-    Usage,
 )
+from runner.usage import Usage
 
 __all__ = [
     "ConfigError",

@@ -72,8 +72,8 @@ def execute(overrides: Mapping[str, str]) -> int:
 
     import claude_agent_sdk  # noqa: F401 - first: telemetry setup must not delay the CLI's start
 
-    from runner.channels import EventWriter
     from runner.otel import setup_telemetry
+    from runner.stdout_events import EventWriter
 
     telemetry = setup_telemetry(environ)
     config = dataclasses.replace(config, cli_env={**config.cli_env, **telemetry.cli_env})

@@ -14,7 +14,9 @@ Measured facts this relies on (claude-agent-sdk 0.2.18x, CLI 2.1.33x):
   that call share its message id and carry the `message_start` snapshot;
 - a subagent's calls show only as AssistantMessages (no stream events), snapshots again; their
   final usage is in the subagent's transcript (SubagentStop gives its path);
-- each API retry is a `system` message, subtype `api_retry`.
+- each API retry is a `system` message, subtype `api_retry`;
+- hooks name a subagent by `agent_id`, resolved to its thread by `runner.subagent_threads`,
+  which also says when a stopped subagent's transcript is complete (`due()`, `settle()`).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import time
 from typing import Any
 
 from runner.events import (
+    AGENT_TOOLS,
     ApiRetry,
     AssistantText,
     CallFailed,
@@ -35,8 +38,6 @@ from runner.events import (
     RequestSent,
     RunnerEvent,
     SessionInitialized,
-    SubagentCall,
-    SubagentFinished,
     SubagentStarted,
     TaskFinished,
     TaskStarted,
@@ -47,20 +48,20 @@ from runner.events import (
     ToolStarted,
     text_of,
 )
-from runner.types import Usage
+from runner.subagent_threads import SubagentThreads
+from runner.usage import Usage, model_usage_from
 
 
 class EventAdapter:
-    """Turns SDK messages and hook inputs into runner events. Holds only the per-thread state a
-    stream needs (the message id of the call being streamed): O(threads)."""
+    """Turns SDK messages and hook inputs into runner events. Holds only the state a stream
+    needs (the call being streamed per thread, the query's subagents)."""
 
     def __init__(self) -> None:
-        self._subagents: dict[str, _Transcript] = {}
-        """Stopped subagents of the running query: their transcripts, and what was read."""
         self._streaming: dict[Thread, str | None] = {}
         self._pending_usage: dict[Thread, Usage] = {}
         self._stop_reason: dict[Thread, str | None] = {}
         self._last_call: dict[Thread, str | None] = {}
+        self.subagents = SubagentThreads()
 
     def from_message(self, message: object, at_ns: int | None = None) -> list[RunnerEvent]:
         """The events one SDK message stands for (none for an unknown message)."""
@@ -90,15 +91,16 @@ class EventAdapter:
         at = time.time_ns() if at_ns is None else at_ns
         name = data.get("hook_event_name")
         agent_id = _str(data.get("agent_id"))
+        thread = self.subagents.thread_of(agent_id)
         tool_use_id = _str(data.get("tool_use_id"))
         if name == "PreToolUse" and tool_use_id:
             return [
                 ToolStarted(
-                    tool_use_id,
-                    str(data.get("tool_name") or "unknown"),
-                    data.get("tool_input"),
-                    agent_id,
-                    at,
+                    thread=thread,
+                    tool_use_id=tool_use_id,
+                    name=str(data.get("tool_name") or "unknown"),
+                    arguments=data.get("tool_input"),
+                    at_ns=at,
                 )
             ]
         if name in ("PostToolUse", "PostToolUseFailure") and tool_use_id:
@@ -107,36 +109,37 @@ class EventAdapter:
             response = data.get("tool_response")
             return [
                 ToolFinished(
-                    tool_use_id,
-                    _str(data.get("tool_name")),
-                    duration if isinstance(duration, int) and duration >= 0 else None,
-                    str(data.get("error") or "tool failed") if failed else None,
-                    bool(data.get("is_interrupt")),
-                    response,
-                    agent_id,
-                    at,
-                    response_chars=chars_of(response),
+                    thread=thread,
+                    tool_use_id=tool_use_id,
+                    name=_str(data.get("tool_name")),
+                    duration_ms=duration if isinstance(duration, int) and duration >= 0 else None,
+                    error=str(data.get("error") or "tool failed") if failed else None,
+                    interrupted=bool(data.get("is_interrupt")),
+                    response=response,
+                    response_chars=len(result_text(response)),
+                    at_ns=at,
                 )
             ]
         if name == "SubagentStart" and agent_id:
-            return [SubagentStarted(agent_id, _str(data.get("agent_type")), at)]
+            return [
+                SubagentStarted(
+                    thread=self.subagents.claim(agent_id),
+                    agent_id=agent_id,
+                    agent_type=_str(data.get("agent_type")),
+                    at_ns=at,
+                )
+            ]
         if name == "SubagentStop" and agent_id:
-            path = _str(data.get("agent_transcript_path"))
-            transcript = self._subagents.setdefault(agent_id, _Transcript(path))
-            transcript.path = path or transcript.path
-            # Its calls first, so the subagent ends with its totals complete.
-            return [*transcript.new_calls(agent_id, at), SubagentFinished(agent_id, path, at)]
+            return self.subagents.stopped(agent_id, _str(data.get("agent_transcript_path")), at)
         return []
 
+    def due(self, at_ns: int | None = None) -> list[RunnerEvent]:
+        """Stopped subagents whose transcripts are now complete: their calls, then their end."""
+        return self.subagents.due(time.time_ns() if at_ns is None else at_ns)
+
     def settle(self, at_ns: int | None = None) -> list[RunnerEvent]:
-        """At a query's end: the subagents' calls their transcripts gained since they stopped
-        (the last record may be written after SubagentStop). Forgets the query's subagents."""
-        at = time.time_ns() if at_ns is None else at_ns
-        events: list[RunnerEvent] = []
-        for agent_id, transcript in self._subagents.items():
-            events.extend(transcript.new_calls(agent_id, at))
-        self._subagents.clear()
-        return events
+        """At a query's end: every stopped subagent with what its transcript holds now."""
+        return self.subagents.settle(time.time_ns() if at_ns is None else at_ns)
 
     # --- messages ------------------------------------------------------------------------
 
@@ -149,7 +152,16 @@ class EventAdapter:
             self._streaming[thread] = message_id
             self._pending_usage[thread] = usage
             self._last_call[thread] = message_id
-            return [CallStarted(thread, message_id, _str(message.get("model")), usage, at, True)]
+            return [
+                CallStarted(
+                    thread=thread,
+                    message_id=message_id,
+                    model=_str(message.get("model")),
+                    usage=usage,
+                    streamed=True,
+                    at_ns=at,
+                )
+            ]
         if kind == "message_delta" and thread in self._streaming:
             current = self._pending_usage.get(thread, Usage())
             self._pending_usage[thread] = current.merged(event.get("usage"))
@@ -158,10 +170,16 @@ class EventAdapter:
                 self._stop_reason[thread] = stop
             return []
         if kind == "message_stop" and thread in self._streaming:
-            message_id = self._streaming.pop(thread)
-            usage = self._pending_usage.pop(thread, Usage())
-            stop = self._stop_reason.pop(thread, None)
-            return [CallFinished(thread, message_id, usage, stop, at)]
+            return [
+                CallFinished(
+                    thread=thread,
+                    message_id=self._streaming.pop(thread),
+                    usage=self._pending_usage.pop(thread, Usage()),
+                    stop_reason=self._stop_reason.pop(thread, None),
+                    streamed=True,
+                    at_ns=at,
+                )
+            ]
         return []
 
     def _assistant(self, message: Any, at: int) -> list[RunnerEvent]:
@@ -170,24 +188,63 @@ class EventAdapter:
         thread = message.parent_tool_use_id
         if message.error:
             detail = text_of(message.content)[:500] or str(message.error)
-            return [CallFailed(thread, str(message.error), detail, at)]
+            return [CallFailed(thread=thread, error=str(message.error), message=detail, at_ns=at)]
         events: list[RunnerEvent] = []
         message_id = message.message_id
         if thread not in self._streaming and message_id != self._last_call.get(thread):
             # No stream events for this call (a subagent): the message is all we see.
             self._last_call[thread] = message_id
             usage = Usage.from_dict(message.usage)
-            events.append(CallStarted(thread, message_id, message.model, usage, at, False))
-            events.append(CallFinished(thread, message_id, usage, message.stop_reason, at))
+            events.append(
+                CallStarted(
+                    thread=thread,
+                    message_id=message_id,
+                    model=message.model,
+                    usage=usage,
+                    streamed=False,
+                    at_ns=at,
+                )
+            )
+            events.append(
+                CallFinished(
+                    thread=thread,
+                    message_id=message_id,
+                    usage=usage,
+                    stop_reason=message.stop_reason,
+                    streamed=False,
+                    at_ns=at,
+                )
+            )
         for block in message.content:
             if isinstance(block, ToolUseBlock):
+                if block.name in AGENT_TOOLS:
+                    self.subagents.requested(block.id)
                 events.append(
-                    ToolRequested(thread, message_id, block.id, block.name, block.input, at)
+                    ToolRequested(
+                        thread=thread,
+                        message_id=message_id,
+                        tool_use_id=block.id,
+                        name=block.name,
+                        arguments=block.input,
+                        at_ns=at,
+                    )
                 )
             elif isinstance(block, TextBlock):
-                events.append(AssistantText(thread, message_id, block.text, "text", at))
+                events.append(
+                    AssistantText(
+                        thread=thread, message_id=message_id, text=block.text, kind="text", at_ns=at
+                    )
+                )
             elif isinstance(block, ThinkingBlock):
-                events.append(AssistantText(thread, message_id, block.thinking, "reasoning", at))
+                events.append(
+                    AssistantText(
+                        thread=thread,
+                        message_id=message_id,
+                        text=block.thinking,
+                        kind="reasoning",
+                        at_ns=at,
+                    )
+                )
         return events
 
     def _user(self, message: Any, at: int) -> list[RunnerEvent]:
@@ -197,12 +254,12 @@ class EventAdapter:
             return []
         return [
             ToolResult(
-                message.parent_tool_use_id,
-                block.tool_use_id,
-                block.content,
-                bool(block.is_error),
-                at,
-                content_chars=chars_of(block.content),
+                thread=message.parent_tool_use_id,
+                tool_use_id=block.tool_use_id,
+                content=block.content,
+                text=result_text(block.content),
+                is_error=bool(block.is_error),
+                at_ns=at,
             )
             for block in message.content
             if isinstance(block, ToolResultBlock)
@@ -210,11 +267,11 @@ class EventAdapter:
 
     def _system(self, subtype: str, data: dict[str, Any], at: int) -> list[RunnerEvent]:
         if subtype == "init" and _str(data.get("session_id")):
-            return [SessionInitialized(str(data["session_id"]), at)]
+            return [SessionInitialized(sdk_session_id=str(data["session_id"]), at_ns=at)]
         if subtype == "status" and data.get("status") == "requesting":
-            return [RequestSent(at)]
+            return [RequestSent(at_ns=at)]
         if subtype == "status" and data.get("status") == "compacting":
-            return [CompactionStarted(at)]
+            return [CompactionStarted(at_ns=at)]
         if subtype == "compact_boundary":
             meta = data.get("compact_metadata") or {}
             return [
@@ -226,10 +283,14 @@ class EventAdapter:
                     at_ns=at,
                 )
             ]
-        if subtype == "task_started" and _str(data.get("task_id")):
-            return [TaskStarted(str(data["task_id"]), _str(data.get("tool_use_id")), at)]
-        if subtype == "task_notification" and _str(data.get("task_id")):
-            return [TaskFinished(str(data["task_id"]), at)]
+        task_id = _str(data.get("task_id"))
+        if subtype == "task_started" and task_id:
+            tool_use_id = _str(data.get("tool_use_id"))
+            if tool_use_id:
+                self.subagents.task_started(task_id, tool_use_id)
+            return [TaskStarted(task_id=task_id, tool_use_id=tool_use_id, at_ns=at)]
+        if subtype == "task_notification" and task_id:
+            return [TaskFinished(task_id=task_id, at_ns=at)]
         if subtype == "api_retry":
             return [
                 ApiRetry(
@@ -244,49 +305,19 @@ class EventAdapter:
         return []
 
 
-class _Transcript:
-    """A stopped subagent's transcript and the message ids already read from it."""
-
-    def __init__(self, path: str | None) -> None:
-        self.path = path
-        self.read: set[str] = set()
-
-    def new_calls(self, agent_id: str, at: int) -> list[RunnerEvent]:
-        from runner.transcripts import read_calls
-
-        if not self.path:
-            return []
-        events: list[RunnerEvent] = []
-        for message_id, call in read_calls(self.path).items():
-            if message_id not in self.read:
-                self.read.add(message_id)
-                events.append(
-                    SubagentCall(
-                        agent_id,
-                        message_id,
-                        call.model,
-                        call.usage,
-                        call.requested_ns,
-                        call.answered_ns,
-                        at,
-                    )
-                )
-        return events
-
-
-def chars_of(content: object) -> int:
-    """The size of a tool result as the model sees it (text), without keeping it."""
+def result_text(content: object) -> str:
+    """A tool result as the model reads it: text, text blocks joined, else JSON."""
     if content is None:
-        return 0
+        return ""
     if isinstance(content, str):
-        return len(content)
+        return content
     text = text_of(content)
     if text:
-        return len(text)
+        return text
     try:
-        return len(json.dumps(content, default=str))
+        return json.dumps(content, default=str)
     except (TypeError, ValueError):
-        return 0
+        return ""
 
 
 def _result(message: Any, at: int) -> QueryResult:
@@ -301,7 +332,7 @@ def _result(message: Any, at: int) -> QueryResult:
         errors=tuple(str(e) for e in (getattr(message, "errors", None) or ())),
         result=message.result,
         sdk_session_id=message.session_id,
-        model_usage=dict(message.model_usage or {}),
+        model_usage=model_usage_from(message.model_usage),
         at_ns=at,
     )
 

@@ -1,37 +1,45 @@
 """Runner events: what the session's SDK messages and hook inputs mean, as typed values.
 
 `runner.event_adapter.EventAdapter` is the one place SDK messages and hook inputs are
-interpreted; the session driver, the stdout writer and telemetry all consume these events, and
-nothing downstream looks at an SDK message class again.
+interpreted, and `runner.ledger.Ledger` the one place LLM calls are recorded and priced
+(`CallRecorded`, and the figures on `SubagentFinished`); the session driver, the stdout writer
+and telemetry consume these events, and nothing downstream looks at an SDK message again.
 
-Threads: `thread` is None for the main agent, else the `parent_tool_use_id` of a subagent's
-messages (the tool call that started it).
+Threads: `thread` is None for the main agent, else the id of the Agent tool call that started
+the subagent (its messages' `parent_tool_use_id`; hooks name the subagent by `agent_id`, which
+the adapter resolves to the same thread).
+
+Adding an event kind: add the class and put it in `RunnerEvent`; every consumer dispatches in
+one `match` ending in `assert_never`, so mypy and tests/test_event_coverage.py name each
+consumer that has not decided what to do with it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
-from runner.types import Usage
+from runner.figures import LedgerCall, SubagentFigures
+from runner.figures import Thread as Thread
+from runner.usage import ModelUsage, Usage
 
-Thread = str | None
+AGENT_TOOLS = ("Agent", "Task")
+"""The subagent tool (named Task in older CLIs)."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class SessionInitialized:
     sdk_session_id: str
     at_ns: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class RequestSent:
     """The CLI announced an API request (main thread): the next call's start."""
 
     at_ns: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CallStarted:
     """An LLM call's response began (message_start, or a subagent's first message)."""
 
@@ -40,23 +48,25 @@ class CallStarted:
     model: str | None
     usage: Usage
     """The snapshot at message_start: output tokens are a placeholder."""
-    at_ns: int
     streamed: bool
     """True when stream events follow (main thread); False: messages are all we see."""
+    at_ns: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CallFinished:
-    """An LLM call's stream ended (message_stop) with its final usage and stop reason."""
+    """An LLM call's stream ended (message_stop) with its usage and stop reason (final for a
+    streamed call; a snapshot for a subagent's, whose final usage is in its transcript)."""
 
     thread: Thread
     message_id: str | None
     usage: Usage
     stop_reason: str | None
+    streamed: bool
     at_ns: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CallFailed:
     """The API answered with an error (the CLI's synthetic assistant message)."""
 
@@ -66,7 +76,33 @@ class CallFailed:
     at_ns: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SubagentCall:
+    """One LLM call of a subagent with its final usage, from the subagent's transcript."""
+
+    thread: Thread
+    agent_id: str
+    message_id: str
+    model: str | None
+    usage: Usage
+    stop_reason: str | None
+    requested_ns: int | None
+    answered_ns: int | None
+    at_ns: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallRecorded:
+    """The ledger recorded a call: its figures are final (emitted by runner.ledger only)."""
+
+    call: LedgerCall
+    requested_ns: int | None = None
+    """When its request left, if known apart from the stream (a subagent's transcript)."""
+    answered_ns: int | None = None
+    at_ns: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class AssistantText:
     thread: Thread
     message_id: str | None
@@ -76,7 +112,7 @@ class AssistantText:
     at_ns: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ToolRequested:
     """The model asked for a tool call (a tool_use block)."""
 
@@ -84,83 +120,80 @@ class ToolRequested:
     message_id: str | None
     tool_use_id: str
     name: str
-    arguments: dict[str, Any]
+    arguments: dict[str, object]
     at_ns: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ToolStarted:
     """PreToolUse: the tool is about to run."""
 
+    thread: Thread
     tool_use_id: str
     name: str
     arguments: object
-    agent_id: str | None
     at_ns: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ToolFinished:
     """PostToolUse / PostToolUseFailure: the tool ran (`duration_ms` when the CLI says)."""
 
+    thread: Thread
     tool_use_id: str
     name: str | None
     duration_ms: int | None
     error: str | None
     interrupted: bool
     response: object
-    agent_id: str | None
-    at_ns: int
-    response_chars: int = 0
+    response_chars: int
     """Size of the tool's result as text (kept even when content is not)."""
+    at_ns: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ToolResult:
     """A tool result block on its way back to the model (into the next call's input)."""
 
     thread: Thread
     tool_use_id: str
     content: object
+    text: str
+    """The result as the model reads it (text blocks joined; other content as JSON)."""
     is_error: bool
     at_ns: int
-    content_chars: int = 0
+
+    @property
+    def chars(self) -> int:
+        return len(self.text)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class SubagentStarted:
+    thread: Thread
+    """The Agent tool call it runs for (None when it could not be matched)."""
     agent_id: str
     agent_type: str | None
     at_ns: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class SubagentFinished:
+    """A subagent stopped and its transcript is complete (or the wait for it ran out)."""
+
+    thread: Thread
     agent_id: str
-    transcript_path: str | None
+    figures: SubagentFigures | None = None
+    """Its final figures: set by the ledger (None before it, and for an unmatched subagent)."""
     at_ns: int
 
 
-@dataclass(frozen=True, slots=True)
-class SubagentCall:
-    """One LLM call of a subagent with its final usage, from the subagent's transcript (the
-    stream shows only `message_start` snapshots of these)."""
-
-    agent_id: str
-    message_id: str
-    model: str | None
-    usage: Usage
-    requested_ns: int | None
-    answered_ns: int | None
-    at_ns: int
-
-
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CompactionStarted:
     at_ns: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Compacted:
     """Claude Code compacted the context (`compact_boundary`): why, and its size before and
     after, in tokens."""
@@ -172,7 +205,7 @@ class Compacted:
     at_ns: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class TaskStarted:
     """A background task (a subagent) started for a tool call."""
 
@@ -181,13 +214,13 @@ class TaskStarted:
     at_ns: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class TaskFinished:
     task_id: str
     at_ns: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ApiRetry:
     """The CLI is retrying an API request."""
 
@@ -199,7 +232,7 @@ class ApiRetry:
     at_ns: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class QueryResult:
     """A ResultMessage: `usage` is this turn's (main thread); cost and model usage are
     cumulative for the client session."""
@@ -214,8 +247,8 @@ class QueryResult:
     errors: tuple[str, ...]
     result: str | None
     sdk_session_id: str | None
-    model_usage: dict[str, Any] = field(default_factory=dict)
-    at_ns: int = 0
+    model_usage: dict[str, ModelUsage]
+    at_ns: int
 
 
 RunnerEvent = (
@@ -224,6 +257,8 @@ RunnerEvent = (
     | CallStarted
     | CallFinished
     | CallFailed
+    | SubagentCall
+    | CallRecorded
     | AssistantText
     | ToolRequested
     | ToolStarted
@@ -235,7 +270,6 @@ RunnerEvent = (
     | TaskFinished
     | ApiRetry
     | QueryResult
-    | SubagentCall
     | CompactionStarted
     | Compacted
 )

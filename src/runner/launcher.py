@@ -9,10 +9,11 @@ import time
 from collections.abc import Sequence
 from typing import TextIO
 
-from runner.channels import EventWriter, InputChannel
 from runner.config import RunnerConfig
 from runner.observers import ObserverGroup
 from runner.session import SessionDriver
+from runner.stdin_input import InputChannel
+from runner.stdout_events import EventWriter
 from runner.types import SessionObserver, SessionOutcome
 
 log = logging.getLogger("runner")

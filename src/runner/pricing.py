@@ -23,15 +23,16 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from runner.types import Usage
+from runner.usage import Usage
 
 log = logging.getLogger("runner")
 
 _PREFIXES = re.compile(r"^(?:.*/)?(?:(?:us|eu|apac|global)\.)?(?:anthropic\.)?")
 _SUFFIXES = re.compile(r"(?:\[[^\]]*\]|@\d+|-v\d+:\d+)$")
 SNAPSHOT = Path(__file__).with_name("price_data.json")
+_N = TypeVar("_N", int, float)
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,20 +90,43 @@ class CallCost:
             + self.unsplit
         )
 
-    def details(self) -> dict[str, float]:
-        """Langfuse's `cost_details`: its usage keys, then `total`."""
-        if self.unsplit:
-            return {"total": self.total}
-        out = {
+    def by_kind(self) -> dict[str, float]:
+        """USD by price kind (the keys of `runner.usage.Usage.by_kind`)."""
+        return {
             "input": self.input,
             "output": self.output,
-            "cache_read_input_tokens": self.cache_read,
-            "cache_creation_input_tokens": self.cache_write,
+            "cache_read": self.cache_read,
+            "cache_write": self.cache_write,
+            "cache_write_1h": self.cache_write_1h,
         }
-        if self.cache_write_1h:
-            out["cache_creation_1h_input_tokens"] = self.cache_write_1h
+
+    def details(self) -> dict[str, float]:
+        """Langfuse's `cost_details`: its usage keys (`LANGFUSE_USAGE_KEYS`), then `total`."""
+        if self.unsplit:
+            return {"total": self.total}
+        out = langfuse_keys(self.by_kind())
         out["total"] = self.total
         return out
+
+
+LANGFUSE_USAGE_KEYS = {
+    "input": "input",
+    "output": "output",
+    "cache_read": "cache_read_input_tokens",
+    "cache_write": "cache_creation_input_tokens",
+    "cache_write_1h": "cache_creation_1h_input_tokens",
+}
+"""Price kinds → the usage/cost keys Langfuse's Claude prices use (5-minute writes as
+`cache_creation_input_tokens`; 1-hour writes apart, present only when there are any)."""
+
+
+def langfuse_keys(by_kind: dict[str, _N]) -> dict[str, _N]:
+    """Usage or cost by kind in Langfuse's keys (the 1-hour kind only when non-zero)."""
+    return {
+        LANGFUSE_USAGE_KEYS[kind]: value
+        for kind, value in by_kind.items()
+        if kind != "cache_write_1h" or value
+    }
 
 
 def canonical(model: str) -> str:

@@ -11,8 +11,10 @@ import asyncio
 import contextlib
 import logging
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, assert_never
 
+from runner.api_retries import RetryWatch
+from runner.cli_stderr import StderrTail
 from runner.config import RunnerConfig
 from runner.errors import (
     BudgetExceeded,
@@ -22,15 +24,30 @@ from runner.errors import (
     SessionInterrupted,
     SessionTimeout,
 )
-from runner.event_adapter import EventAdapter
+from runner.event_stream import EventStream
 from runner.events import (
     ApiRetry,
+    AssistantText,
     CallFailed,
+    CallFinished,
+    CallRecorded,
+    CallStarted,
+    Compacted,
+    CompactionStarted,
     QueryResult,
+    RequestSent,
+    RunnerEvent,
+    SessionInitialized,
+    SubagentCall,
+    SubagentFinished,
+    SubagentStarted,
     TaskFinished,
     TaskStarted,
+    ToolFinished,
+    ToolRequested,
+    ToolResult,
+    ToolStarted,
 )
-from runner.guards import RetryWatch, StderrTail
 from runner.types import (
     QueryOutcome,
     QueryStart,
@@ -38,13 +55,12 @@ from runner.types import (
     SessionOutcome,
     SessionStart,
     SessionStatus,
-    Usage,
 )
 
 if TYPE_CHECKING:
     from claude_agent_sdk import ClaudeAgentOptions, ClaudeSDKClient
 
-    from runner.channels import InputChannel
+    from runner.stdin_input import InputChannel
 
 log = logging.getLogger("runner")
 
@@ -77,11 +93,10 @@ class SessionDriver:
         self.observer = observer
         self.input = input_channel
         self._queries: list[QueryOutcome] = []
-        self._cumulative_cost = 0.0
         self._stop_signal: int | None = None
         self._task: asyncio.Task[Any] | None = None
         self._open_query: int | None = None
-        self._adapter = EventAdapter()
+        self._stream = EventStream(observer, session_model=config.model)
         self._retries = RetryWatch()
         self.stderr = StderrTail()
 
@@ -142,6 +157,7 @@ class SessionDriver:
                 error_message=None if error is None else str(error),
                 duration_ms=int((time.monotonic() - started) * 1000),
                 cli_stderr=tuple(self.stderr.lines) if error is not None else (),
+                figures=self._stream.session_figures(),
             )
             self.observer.on_session_end(outcome)
         return outcome
@@ -219,36 +235,24 @@ class SessionDriver:
         run_in_background) is still running: the CLI answers a finished background task with
         a further turn and a further result, which belong to this query."""
         self._open_query = index
-        self.observer.on_query_start(QueryStart(index=index, prompt=prompt, at_ns=time.time_ns()))
+        self._stream.start_query(QueryStart(index=index, prompt=prompt, at_ns=time.time_ns()))
         await client.query(prompt)
-        results: list[QueryResult] = []
-        pending: set[str] = set()
-        api_error: str | None = None
+        watch = QueryWatch(self._retries)
         async for message in client.receive_messages():
             done = False
-            for event in self._adapter.from_message(message):
-                self.observer.on_event(event)
-                if isinstance(event, CallFailed):
-                    api_error = event.error
-                elif isinstance(event, TaskStarted):
-                    pending.add(event.task_id)
-                elif isinstance(event, TaskFinished):
-                    pending.discard(event.task_id)
-                elif isinstance(event, QueryResult):
-                    results.append(event)
-                    done = not pending or event.is_error
-                elif isinstance(event, ApiRetry):
-                    fatal = self._retries.seen(event)
-                    if fatal is not None:
-                        self._end_open_query(ModelError(fatal, status=event.status))
-                        await self._interrupt(client)
-                        raise ModelError(fatal, status=event.status)
+            for event in self._stream.message(message):
+                done = watch.react(event) or done
+            if watch.fatal is not None:
+                fatal, status = watch.fatal
+                self._end_open_query(ModelError(fatal, status=status))
+                await self._interrupt(client)
+                raise ModelError(fatal, status=status)
             if done:
                 break
-        if not results:
+        if not watch.results:
             raise RunnerError("the Claude Code CLI ended the query without a result")
-        outcome = self._outcome(index, results, api_error)
-        self._finish_query(outcome)
+        outcome = self._outcome(index, watch.results, watch.api_error)
+        outcome = self._finish_query(outcome)
         if outcome.is_error:
             detail = outcome.error_message or outcome.subtype or "query failed"
             if outcome.subtype == BUDGET_SUBTYPE:
@@ -259,20 +263,13 @@ class SessionDriver:
                     f"MAX_BUDGET_USD to let such a session finish"
                 )
             if outcome.error_type == ModelError.error_type:
-                raise ModelError(detail, status=outcome.api_error_status, kind=api_error)
+                raise ModelError(detail, status=outcome.api_error_status, kind=watch.api_error)
             raise RunnerError(detail)
 
     def _outcome(
         self, index: int, results: list[QueryResult], api_error: str | None
     ) -> QueryOutcome:
         last = results[-1]
-        cost = None
-        if last.total_cost_usd is not None:
-            cost = max(0.0, last.total_cost_usd - self._cumulative_cost)
-            self._cumulative_cost = last.total_cost_usd
-        usage = Usage()
-        for result in results:
-            usage = usage + result.usage
         error_type = error_message = None
         if last.is_error:
             is_api = api_error is not None or last.api_error_status is not None
@@ -289,22 +286,19 @@ class SessionDriver:
             subtype=last.subtype,
             num_turns=sum(r.num_turns for r in results),
             duration_ms=sum(r.duration_ms for r in results),
-            usage=usage,
-            cost_usd=cost,
             cumulative_cost_usd=last.total_cost_usd,
             error_type=error_type,
             error_message=error_message,
             api_error_status=last.api_error_status,
             sdk_session_id=last.sdk_session_id,
-            model_usage=last.model_usage,
+            answer=None if last.is_error else last.result,
         )
 
-    def _finish_query(self, outcome: QueryOutcome) -> None:
+    def _finish_query(self, outcome: QueryOutcome) -> QueryOutcome:
         self._open_query = None
-        for event in self._adapter.settle():  # subagent calls written after they stopped
-            self.observer.on_event(event)
+        outcome = self._stream.end_query(outcome)
         self._queries.append(outcome)
-        self.observer.on_query_end(outcome)
+        return outcome
 
     def _end_open_query(self, error: RunnerError) -> None:
         if self._open_query is None:
@@ -351,6 +345,55 @@ class SessionDriver:
 
     async def _hook(self, data: Any, tool_use_id: str | None, context: Any) -> dict[str, Any]:
         if isinstance(data, dict):
-            for event in self._adapter.from_hook(data):
-                self.observer.on_event(event)
+            self._stream.hook(data)
         return {}
+
+
+class QueryWatch:
+    """What the driver itself reads from a query's events: its results, the background tasks
+    still running, the API error, and a retry that must end the session."""
+
+    def __init__(self, retries: RetryWatch) -> None:
+        self._retries = retries
+        self.results: list[QueryResult] = []
+        self.pending: set[str] = set()
+        self.api_error: str | None = None
+        self.fatal: tuple[str, int | None] | None = None
+
+    def react(self, event: RunnerEvent) -> bool:
+        """True when the query is done (a result with no background task left)."""
+        match event:
+            case CallFailed():
+                self.api_error = event.error
+            case TaskStarted():
+                self.pending.add(event.task_id)
+            case TaskFinished():
+                self.pending.discard(event.task_id)
+            case QueryResult():
+                self.results.append(event)
+                return not self.pending or event.is_error
+            case ApiRetry():
+                fatal = self._retries.seen(event)
+                if fatal is not None:
+                    self.fatal = (fatal, event.status)
+            case (
+                SessionInitialized()
+                | RequestSent()
+                | CallStarted()
+                | CallFinished()
+                | SubagentCall()
+                | CallRecorded()
+                | AssistantText()
+                | ToolRequested()
+                | ToolStarted()
+                | ToolFinished()
+                | ToolResult()
+                | SubagentStarted()
+                | SubagentFinished()
+                | CompactionStarted()
+                | Compacted()
+            ):
+                pass
+            case _:
+                assert_never(event)
+        return False

@@ -11,12 +11,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from runner.config import Tenancy
+from runner.figures import LedgerFigures
+from runner.usage import Usage
 
 if TYPE_CHECKING:
     from runner.events import RunnerEvent
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class SessionStart:
     session_id: str
     model: str
@@ -27,7 +29,7 @@ class SessionStart:
     at_ns: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class QueryStart:
     index: int
     """1-based position of this query in the session."""
@@ -35,96 +37,10 @@ class QueryStart:
     at_ns: int
 
 
-@dataclass(frozen=True, slots=True)
-class Usage:
-    """Token counts as Anthropic reports them: `input_tokens` EXCLUDES cache tokens.
-
-    `cache_creation_input_tokens` counts all cache writes; `cache_creation_1h_input_tokens` is
-    the part written with the 1-hour TTL (priced 2x input, against 1.25x for 5 minutes), from
-    the usage's `cache_creation.ephemeral_1h_input_tokens` breakdown."""
-
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cache_read_input_tokens: int = 0
-    cache_creation_input_tokens: int = 0
-    cache_creation_1h_input_tokens: int = 0
-
-    @classmethod
-    def from_dict(cls, raw: dict[str, Any] | None) -> Usage:
-        raw = raw if isinstance(raw, dict) else {}
-        breakdown = raw.get("cache_creation")
-        one_hour = _count(breakdown, "ephemeral_1h_input_tokens")
-        creation = _count(raw, "cache_creation_input_tokens")
-        return cls(
-            input_tokens=_count(raw, "input_tokens"),
-            output_tokens=_count(raw, "output_tokens"),
-            cache_read_input_tokens=_count(raw, "cache_read_input_tokens"),
-            cache_creation_input_tokens=creation,
-            cache_creation_1h_input_tokens=min(one_hour, creation),
-        )
-
-    def merged(self, delta: object) -> Usage:
-        """With the counts a `message_delta` reports (final output; on some APIs, input)."""
-        if not isinstance(delta, dict):
-            return self
-        update = {k: v for k, v in delta.items() if isinstance(v, int) and not isinstance(v, bool)}
-        if not update:
-            return self
-        merged: dict[str, Any] = {**self.as_dict(), **update}
-        if "cache_creation" not in merged and self.cache_creation_1h_input_tokens:
-            merged["cache_creation"] = {
-                "ephemeral_1h_input_tokens": self.cache_creation_1h_input_tokens
-            }
-        return Usage.from_dict(merged)
-
-    def __add__(self, other: Usage) -> Usage:
-        return Usage(
-            self.input_tokens + other.input_tokens,
-            self.output_tokens + other.output_tokens,
-            self.cache_read_input_tokens + other.cache_read_input_tokens,
-            self.cache_creation_input_tokens + other.cache_creation_input_tokens,
-            self.cache_creation_1h_input_tokens + other.cache_creation_1h_input_tokens,
-        )
-
-    def __sub__(self, other: Usage) -> Usage:
-        return Usage(
-            self.input_tokens - other.input_tokens,
-            self.output_tokens - other.output_tokens,
-            self.cache_read_input_tokens - other.cache_read_input_tokens,
-            self.cache_creation_input_tokens - other.cache_creation_input_tokens,
-            self.cache_creation_1h_input_tokens - other.cache_creation_1h_input_tokens,
-        )
-
-    @property
-    def cache_creation_5m_input_tokens(self) -> int:
-        return self.cache_creation_input_tokens - self.cache_creation_1h_input_tokens
-
-    @property
-    def total_input_tokens(self) -> int:
-        """Input including cache reads and writes (the OTel GenAI definition)."""
-        return self.input_tokens + self.cache_read_input_tokens + self.cache_creation_input_tokens
-
-    def as_dict(self) -> dict[str, int]:
-        out = {
-            "input_tokens": self.input_tokens,
-            "output_tokens": self.output_tokens,
-            "cache_read_input_tokens": self.cache_read_input_tokens,
-            "cache_creation_input_tokens": self.cache_creation_input_tokens,
-        }
-        if self.cache_creation_1h_input_tokens:
-            out["cache_creation_1h_input_tokens"] = self.cache_creation_1h_input_tokens
-        return out
-
-
-def _count(raw: object, key: str) -> int:
-    value = raw.get(key) if isinstance(raw, dict) else None
-    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
-
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class QueryOutcome:
-    """How one query ended. `cost_usd` is this query's own cost (Claude Code reports a
-    cumulative figure; the driver takes the difference)."""
+    """How one query ended, with the ledger's figures for its calls (`figures`: set by the
+    driver from runner.ledger; every usage and cost below is a view of them)."""
 
     index: int
     at_ns: int
@@ -132,15 +48,23 @@ class QueryOutcome:
     subtype: str | None = None
     num_turns: int = 0
     duration_ms: int = 0
-    usage: Usage = field(default_factory=Usage)
-    cost_usd: float | None = None
     cumulative_cost_usd: float | None = None
+    """Claude Code's reported figure for the client session so far (its budget's measure)."""
     error_type: str | None = None
     error_message: str | None = None
     api_error_status: int | None = None
     sdk_session_id: str | None = None
-    model_usage: dict[str, Any] = field(default_factory=dict)
-    """Claude Code's per-model figures, cumulative for the session (tokens, cost, window)."""
+    answer: str | None = None
+    """The main agent's final answer text (the ResultMessage's `result`)."""
+    figures: LedgerFigures = field(default_factory=LedgerFigures)
+
+    @property
+    def usage(self) -> Usage:
+        return self.figures.total.usage
+
+    @property
+    def cost_usd(self) -> float:
+        return self.figures.total.cost_usd
 
 
 SessionStatus = Literal[
@@ -154,7 +78,7 @@ SessionStatus = Literal[
 ]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class SessionOutcome:
     status: SessionStatus
     exit_code: int
@@ -165,6 +89,8 @@ class SessionOutcome:
     duration_ms: int = 0
     cli_stderr: tuple[str, ...] = ()
     """The CLI's last stderr lines (redacted) when the session failed."""
+    figures: LedgerFigures = field(default_factory=LedgerFigures)
+    """The ledger's figures for every call of the session."""
 
     @property
     def num_turns(self) -> int:
@@ -172,14 +98,11 @@ class SessionOutcome:
 
     @property
     def usage(self) -> Usage:
-        total = Usage()
-        for query in self.queries:
-            total = total + query.usage
-        return total
+        return self.figures.total.usage
 
     @property
     def cost_usd(self) -> float:
-        return sum(q.cost_usd or 0.0 for q in self.queries)
+        return self.figures.total.cost_usd
 
     @property
     def ok(self) -> bool:

@@ -19,7 +19,6 @@ from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from runner.channels import EventWriter
 from runner.config import RunnerConfig, Tenancy
 from runner.launcher import run_session
 from runner.offline import OfflineMessagesServer, offline_environment
@@ -29,6 +28,7 @@ from runner.otel.content import ContentPolicy
 from runner.otel.metrics import GenAIMetrics
 from runner.otel.span_renderer import SpanRenderer
 from runner.redaction import Redactor
+from runner.stdout_events import EventWriter
 from runner.types import SessionOutcome
 
 

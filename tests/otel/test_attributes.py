@@ -9,6 +9,7 @@ from datetime import datetime
 
 from runner.config import Tenancy
 from runner.events import ApiRetry, Compacted
+from runner.figures import Figures, LedgerCall, LedgerFigures
 from runner.otel import attributes as attrs
 from runner.otel.content import ContentPolicy
 from runner.otel.tree import (
@@ -21,7 +22,8 @@ from runner.otel.tree import (
 )
 from runner.pricing import price
 from runner.redaction import Redactor
-from runner.types import SessionOutcome, Usage
+from runner.types import QueryOutcome, SessionOutcome
+from runner.usage import Usage
 
 OFF = ContentPolicy(False, Redactor())
 ON = ContentPolicy(True, Redactor(max_chars=10))
@@ -37,7 +39,24 @@ SESSION = SessionNode(
 
 
 def _chat(**kw: object) -> ChatNode:
-    usage = Usage(100, 20, 300, 50, 10)
+    usage = Usage(
+        input_tokens=100,
+        output_tokens=20,
+        cache_read_input_tokens=300,
+        cache_creation_input_tokens=50,
+        cache_creation_1h_input_tokens=10,
+    )
+    call = LedgerCall(
+        query=1,
+        thread=None,
+        message_id="msg_1",
+        model="claude-sonnet-4-5",
+        usage=usage,
+        stop_reason="end_turn",
+        cost=price("claude-sonnet-4-5", usage),
+        cost_source="price",
+        context_window=200_000,
+    )
     node = ChatNode(
         key="c",
         parent=QueryNode(key="q", parent=SESSION, start_ns=0),
@@ -45,11 +64,7 @@ def _chat(**kw: object) -> ChatNode:
         message_id="msg_1",
         response_model="claude-sonnet-4-5",
         first_chunk_ns=1_250_000_000,
-        usage=usage,
-        stop_reason="end_turn",
-        cost=price("claude-sonnet-4-5", usage),
-        cost_source="price",
-        context_window=200_000,
+        call=call,
     )
     for key, value in kw.items():
         setattr(node, key, value)
@@ -88,18 +103,29 @@ def test_a_chat_span_carries_langfuse_usage_and_cost_details_as_json_objects_of_
     assert "gen_ai.input.messages" not in a  # no content without capture
 
 
-def test_the_session_and_tool_spans_carry_no_usage_or_cost_that_langfuse_would_count() -> None:
+def test_only_chat_spans_carry_usage_cost_or_a_model_that_a_backend_would_count() -> None:
+    """Langfuse counts usage/cost on every non-agent observation and prices any that names a
+    model; MLflow prices every span with tokens and a model, agents included."""
+    figures = LedgerFigures(total=Figures(calls=2, usage=Usage(input_tokens=5), cost_usd=0.5))
     session = SessionNode(key="s2", parent=None, start_ns=0, session_id="sess-1")
-    session.outcome = SessionOutcome("success", 0, 5)
+    session.outcome = SessionOutcome(status="success", exit_code=0, at_ns=5, figures=figures)
+    query = QueryNode(key="q", parent=session, start_ns=0, index=1)
+    query.outcome = QueryOutcome(index=1, at_ns=4, is_error=False, figures=figures)
+    agent = AgentNode(key="a", parent=None, start_ns=0, figures=figures.total)
     tool = ToolNode(key="t", parent=None, start_ns=0, name="Bash", tool_use_id="tu_1")
-    for a in (attrs.end_attributes(session, OFF), attrs.end_attributes(tool, OFF)):
+    for node in (session, query, agent, tool):
+        a = {**attrs.start_attributes(node, ON), **attrs.end_attributes(node, ON)}
         counted = [
             k
             for k in a
-            if k.startswith(("gen_ai.usage", "llm."))
+            if k.startswith(
+                ("gen_ai.usage", "llm.", "gen_ai.request.model", "gen_ai.response.model")
+            )
             or k in ("langfuse.observation.usage_details", "langfuse.observation.cost_details")
         ]
-        assert counted == []
+        assert counted == [], type(node).__name__
+        if node is not tool:
+            assert a["agentic_session.cost_usd"] == 0.5 and a["agentic_session.llm_calls"] == 2
     root = attrs.end_attributes(session, OFF)
     summary = json.loads(str(root["langfuse.observation.output"]))
     assert (
@@ -113,7 +139,9 @@ def test_query_and_subagent_spans_are_agents_with_their_totals() -> None:
     query = QueryNode(key="q", parent=SESSION, start_ns=0, index=1)
     assert attrs.start_attributes(query, OFF)["gen_ai.operation.name"] == "invoke_agent"
     agent = AgentNode(key="a", parent=None, start_ns=0, agent_type="Explore", agent_id="a1")
-    agent.totals.add(Usage(10, 5), price("claude-sonnet-4-5", Usage(10, 5)))
+    usage = Usage(input_tokens=10, output_tokens=5)
+    cost = price("claude-sonnet-4-5", usage)
+    agent.figures = Figures(calls=1, usage=usage, cost_usd=cost.total if cost else 0.0)
     a = attrs.end_attributes(agent, OFF)
     assert a["gen_ai.agent.name"] == "Explore" and a["agentic_session.llm_calls"] == 1
     assert abs(a["agentic_session.cost_usd"] - (10 * 3 + 5 * 15) / 1e6) < 1e-15  # type: ignore[operator]
@@ -132,12 +160,18 @@ def test_errors_are_redacted_and_events_described() -> None:
     tool.error_message = "failed with key sk-ant-api03-" + "A" * 30
     error, message = attrs.error_attributes(tool, OFF) or ({}, "")
     assert error == {"error.type": "tool_error"} and "sk-ant" not in message
-    name, retry = attrs.event_attributes(ApiRetry(2, 10, 500, 529, "overloaded", 1), OFF) or (
+    name, retry = attrs.event_attributes(
+        ApiRetry(attempt=2, max_retries=10, delay_ms=500, status=529, error="overloaded", at_ns=1),
+        OFF,
+    ) or (
         "",
         {},
     )
     assert name == "agentic_session.api_retry" and retry["http.response.status_code"] == 529
-    name, compaction = attrs.event_attributes(Compacted("auto", 150_000, 9_000, 30, 2), OFF) or (
+    name, compaction = attrs.event_attributes(
+        Compacted(trigger="auto", pre_tokens=150_000, post_tokens=9_000, duration_ms=30, at_ns=2),
+        OFF,
+    ) or (
         "",
         {},
     )

@@ -116,7 +116,7 @@ def test_subagent_subtotals_add_up_and_the_session_still_matches_claude_code(
         sum(_a(c)["gen_ai.usage.cost"] for c in inside),
         abs=1e-12,  # type: ignore[misc]
     )
-    assert a["gen_ai.usage.output_tokens"] == sum(
+    assert a["agentic_session.usage.output_tokens"] == sum(
         _a(c)["gen_ai.usage.output_tokens"]
         for c in inside  # type: ignore[misc]
     )
@@ -128,9 +128,11 @@ def test_subagent_subtotals_add_up_and_the_session_still_matches_claude_code(
     assert figures["cost_usd"] == pytest.approx(a["agentic_session.cost_usd"], abs=1e-12)
     end = t.events[-1]
     assert end["type"] == "session_end" and end["subagents"] == [figures]
-    # Per model, Claude Code's own cumulative figures; the session total still matches.
+    # Per model, the ledger's figures, beside Claude Code's own; the session total matches.
     model = end["models"]["claude-sonnet-4-5"]
     assert model["cost_usd"] == pytest.approx(end["total_cost_usd"], abs=1e-9)
+    assert model["reported_cost_usd"] == pytest.approx(end["reported_cost_usd"], abs=1e-9)
+    assert model["calls"] == end["llm_calls"] == 5
     assert model["context_window"] == WINDOW
     assert sum(_a(c)["gen_ai.usage.cost"] for c in t.named("chat ")) == pytest.approx(  # type: ignore[misc]
         t.outcome.cost_usd, abs=1e-9
@@ -172,12 +174,14 @@ def test_a_compaction_is_a_span_an_event_and_a_count_with_the_context_before_and
     first, *_, last = _chats(t)
     assert _a(first)["agentic_session.context.utilization"] > 0.75  # type: ignore[operator]
     assert _a(last)["agentic_session.context.utilization"] < 0.05  # type: ignore[operator]
-    # The compaction's summary call is not streamed: it is a chat span under the compaction,
-    # its usage Claude Code's per-model totals less every call seen; the totals then match.
+    # The compaction's summary call is not streamed: a chat span of its query (known at the
+    # query's end, after the compaction span ended), linked to the compaction; its usage is
+    # Claude Code's per-model totals less every call seen; the totals then match.
     (summary,) = [
         c for c in t.named("chat ") if _a(c).get("agentic_session.call.observed") is False
     ]
-    assert summary.parent is not None and summary.parent.span_id == compaction.context.span_id
+    assert summary.parent is not None and summary.parent.span_id == queries[1].context.span_id
+    assert [link.context.span_id for link in summary.links] == [compaction.context.span_id]
     assert _a(summary)["gen_ai.usage.output_tokens"] == 200
     assert sum(_a(c)["gen_ai.usage.cost"] for c in t.named("chat ")) == pytest.approx(  # type: ignore[misc]
         t.outcome.cost_usd, abs=1e-9

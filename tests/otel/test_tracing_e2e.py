@@ -115,10 +115,12 @@ def test_chat_costs_of_a_query_add_up_to_the_reported_cost(traced_session: RunTr
     assert query["agentic_session.cost_usd"] == pytest.approx(query_outcome.cost_usd, abs=1e-12)
     assert query["agentic_session.cost.reported_usd"] == pytest.approx(query_outcome.cost_usd)
     assert "agentic_session.cost.difference_usd" not in query  # priced exactly: no difference
-    assert query["gen_ai.usage.output_tokens"] == 85 + 42 + 38
+    assert query["agentic_session.usage.output_tokens"] == 85 + 42 + 38
     assert "gen_ai.usage.cost" not in query
-    # Usage and cost only on chat spans: Langfuse sums cost over every non-agent observation.
-    for span in [t.root, *t.named("execute_tool")]:
+    # Usage, cost and model only on chat spans: Langfuse sums cost over every non-agent
+    # observation, MLflow prices every span with tokens and a model.
+    for span in [t.root, *t.named("execute_tool"), *t.named("invoke_agent")]:
+        assert "gen_ai.request.model" not in (span.attributes or {})
         assert not [k for k in span.attributes or {} if k.startswith(("gen_ai.usage", "llm."))]
         assert "langfuse.observation.cost_details" not in (span.attributes or {})
 

@@ -7,6 +7,8 @@ unknown block and message types) and asserts the pipeline never raises and ends 
 
 from __future__ import annotations
 
+import io
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,18 +17,21 @@ from claude_agent_sdk import AssistantMessage, ResultMessage, StreamEvent, UserM
 from claude_agent_sdk.types import SystemMessage, TextBlock, ToolResultBlock, ToolUseBlock
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from runner.config import Tenancy
-from runner.event_adapter import EventAdapter
+from runner.event_stream import EventStream
+from runner.observers import ObserverGroup
 from runner.otel import session_observer
 from runner.otel.content import ContentPolicy
 from runner.otel.span_renderer import SpanRenderer
+from runner.otel.tree import Node, SpanEvent
 from runner.otel.tree_builder import TreeBuilder
 from runner.redaction import Redactor
-from runner.types import QueryOutcome, QueryStart, SessionOutcome, SessionStart, Usage
+from runner.stdout_events import EventWriter
+from runner.types import QueryOutcome, QueryStart, SessionOutcome, SessionStart
 
 
 @dataclass(frozen=True)
@@ -39,23 +44,31 @@ class HookEvent:
 
 
 class Fed:
-    """The tree builder fed the way the driver feeds it: through the event adapter."""
+    """The tree builder fed the way the driver feeds it: through the event stream (the event
+    adapter, then the ledger)."""
 
     def __init__(self, builder: TreeBuilder) -> None:
         self.builder = builder
-        self.adapter = EventAdapter()
+        self.stream = EventStream(builder, session_model="claude-sonnet-4-5")
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.builder, name)
 
+    def on_query_start(self, event: QueryStart) -> None:
+        self.stream.start_query(event)
+
+    def on_query_end(self, event: QueryOutcome) -> None:
+        self.stream.end_query(event)
+
     def on_message(self, message: object, at_ns: int) -> None:
-        for event in self.adapter.from_message(message, at_ns):
-            self.builder.on_event(event)
+        self.stream.message(message, at_ns)
 
     def on_hook(self, hook: HookEvent) -> None:
-        data = {**hook.data, "hook_event_name": hook.name}
-        for event in self.adapter.from_hook(data, hook.at_ns):
-            self.builder.on_event(event)
+        self.stream.hook({**hook.data, "hook_event_name": hook.name}, hook.at_ns)
+
+
+def _result(cost: float | None) -> ResultMessage:
+    return ResultMessage("success", 1, 1, False, 1, "sdk", total_cost_usd=cost)
 
 
 def _model(capture: bool = False) -> tuple[Fed, SpanRenderer, InMemorySpanExporter]:
@@ -70,8 +83,18 @@ def _model(capture: bool = False) -> tuple[Fed, SpanRenderer, InMemorySpanExport
 
 
 def _start(model: Fed, t: int = 1) -> None:
-    model.on_session_start(SessionStart("s", "claude-sonnet-4-5", False, "/w", Tenancy(), "p", t))
-    model.on_query_start(QueryStart(1, "p", t + 1))
+    model.on_session_start(
+        SessionStart(
+            session_id="s",
+            model="claude-sonnet-4-5",
+            interactive=False,
+            workspace="/w",
+            tenancy=Tenancy(),
+            prompt="p",
+            at_ns=t,
+        )
+    )
+    model.on_query_start(QueryStart(index=1, prompt="p", at_ns=t + 1))
 
 
 def _se(event: dict[str, Any], parent: str | None = None) -> StreamEvent:
@@ -118,8 +141,9 @@ def test_assistant_messages_sharing_a_message_id_are_one_call_with_final_usage()
     # Live: the call is exported at its message_stop, before the query ends.
     chats = [s for s in exporter.get_finished_spans() if s.name.startswith("chat")]
     assert len(chats) == 1
-    model.on_query_end(QueryOutcome(1, 20, False, cost_usd=0.5))
-    model.on_session_end(SessionOutcome("success", 0, 21))
+    model.on_message(_result(0.5), 15)
+    model.on_query_end(QueryOutcome(index=1, at_ns=20, is_error=False))
+    model.on_session_end(SessionOutcome(status="success", exit_code=0, at_ns=21))
     a = chats[0].attributes or {}
     assert a["gen_ai.usage.output_tokens"] == 77
     assert a["gen_ai.usage.input_tokens"] == 15
@@ -159,8 +183,8 @@ def test_subagent_messages_without_hooks_still_nest_under_the_tool_call() -> Non
     )
     model.on_message(UserMessage([ToolResultBlock("tb", "ok")], parent_tool_use_id="ta"), 9)
     model.on_hook(HookEvent("PostToolUse", {"tool_use_id": "ta", "tool_name": "Agent"}, 10))
-    model.on_query_end(QueryOutcome(1, 20, False, cost_usd=None))
-    model.on_session_end(SessionOutcome("success", 0, 21))
+    model.on_query_end(QueryOutcome(index=1, at_ns=20, is_error=False))
+    model.on_session_end(SessionOutcome(status="success", exit_code=0, at_ns=21))
     spans = {s.name: s for s in exporter.get_finished_spans()}
     agent = spans["invoke_agent Explore"]
     assert agent.parent is not None
@@ -179,8 +203,8 @@ def test_post_tool_use_failure_marks_the_tool_span_with_the_error() -> None:
             "PostToolUseFailure", {"tool_use_id": "t", "tool_name": "Bash", "error": "exit 1"}, 9
         )
     )
-    model.on_query_end(QueryOutcome(1, 20, False, cost_usd=0.0))
-    model.on_session_end(SessionOutcome("success", 0, 21))
+    model.on_query_end(QueryOutcome(index=1, at_ns=20, is_error=False))
+    model.on_session_end(SessionOutcome(status="success", exit_code=0, at_ns=21))
     (tool,) = [s for s in exporter.get_finished_spans() if s.name == "execute_tool Bash"]
     assert tool.attributes["error.type"] == "tool_error"  # type: ignore[index]
     assert tool.status.description == "exit 1"
@@ -288,32 +312,153 @@ steps = st.lists(
 )
 
 
+class Watched:
+    """A renderer wrapper that records every node started under a node already finished."""
+
+    def __init__(self, inner: SpanRenderer) -> None:
+        self.inner = inner
+        self.under_ended: list[str] = []
+
+    def start(self, node: Node) -> None:
+        self._check(node)
+        self.inner.start(node)
+
+    def finish(self, node: Node) -> None:
+        if not node.started:
+            self._check(node)
+        self.inner.finish(node)
+
+    def close(self, at_ns: int) -> None:
+        self.inner.close(at_ns)
+
+    def event(self, node: Node, event: SpanEvent) -> None:
+        self.inner.event(node, event)
+
+    def _check(self, node: Node) -> None:
+        if node.parent is not None and node.parent.finished:
+            self.under_ended.append(node.key)
+
+
+def _below(spans: list[ReadableSpan], root: ReadableSpan) -> list[ReadableSpan]:
+    children: dict[int, list[ReadableSpan]] = {}
+    for span in spans:
+        if span.parent is not None:
+            children.setdefault(span.parent.span_id, []).append(span)
+    out, todo = [], [root]
+    while todo:
+        for child in children.get(todo.pop().context.span_id, []):
+            out.append(child)
+            todo.append(child)
+    return out
+
+
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(steps, st.booleans(), st.sampled_from([None, 0.0, 0.3]))
-def test_any_stream_ends_every_span_and_never_raises(
+def test_any_stream_gives_one_consistent_tree_and_stdout(
     sequence: list[object], capture: bool, cost: float | None
 ) -> None:
-    model, renderer, exporter = _model(capture)
+    """Whatever the stream: every span ends, nothing is rendered under an ended node, every
+    total on a span is the sum of the chat spans below it, and stdout says the same."""
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    renderer = SpanRenderer(
+        provider.get_tracer("t"), ContentPolicy(capture, Redactor()), attach=False
+    )
+    watched = Watched(renderer)
+    builder = TreeBuilder(watched, capture_content=capture)
+    out = io.StringIO()
+    stream = EventStream(
+        ObserverGroup([builder, EventWriter(out, Redactor())]), session_model="claude-sonnet-4-5"
+    )
     t = 1
-    model.on_session_start(SessionStart("s", "claude-sonnet-4-5", True, "/w", Tenancy(), "p", t))
+    stream.observer.on_session_start(
+        SessionStart(
+            session_id="s",
+            model="claude-sonnet-4-5",
+            interactive=True,
+            workspace="/w",
+            tenancy=Tenancy(),
+            prompt="p",
+            at_ns=t,
+        )
+    )
     index = 0
+    open_query = False
     for step in sequence:
         t += 1
         if step == "query_start":
+            if open_query:
+                stream.end_query(QueryOutcome(index=index, at_ns=t, is_error=False))
             index += 1
-            model.on_query_start(QueryStart(index, "p", t))
+            open_query = True
+            stream.start_query(QueryStart(index=index, prompt="p", at_ns=t))
         elif step == "query_end":
-            model.on_query_end(QueryOutcome(max(index, 1), t, False, usage=Usage(), cost_usd=cost))
+            if open_query:
+                stream.message(_result(cost), t)
+                stream.end_query(QueryOutcome(index=index, at_ns=t, is_error=False))
+                open_query = False
         elif isinstance(step, HookEvent):
-            model.on_hook(HookEvent(step.name, step.data, t))
+            stream.hook({**step.data, "hook_event_name": step.name}, t)
         else:
-            model.on_message(step, t)
-    model.on_session_end(SessionOutcome("error", 1, t + 1, error_type="runner_error"))
-    spans = exporter.get_finished_spans()
+            stream.message(step, t)
+    if open_query:
+        stream.end_query(QueryOutcome(index=index, at_ns=t, is_error=True, error_type="cut"))
+    stream.observer.on_session_end(
+        SessionOutcome(
+            status="error",
+            exit_code=1,
+            at_ns=t + 1,
+            error_type="runner_error",
+            figures=stream.session_figures(),
+        )
+    )
+    spans = list(exporter.get_finished_spans())
     assert renderer.spans_started == renderer.spans_ended == len(spans)
     assert sum(1 for s in spans if s.name == "agentic-session") == 1
+    assert watched.under_ended == []
     for span in spans:
         assert span.end_time is not None and span.start_time is not None
         assert span.end_time >= span.start_time
-        cost_attr = (span.attributes or {}).get("gen_ai.usage.cost")
-        assert cost_attr is None or isinstance(cost_attr, float)
+        a = span.attributes or {}
+        assert a.get("gen_ai.usage.cost") is None or isinstance(a["gen_ai.usage.cost"], float)
+        if "agentic_session.llm_calls" in a:
+            chats = [c for c in _below(spans, span) if c.name.startswith("chat ")]
+            assert a["agentic_session.llm_calls"] == len(chats), span.name
+            costs = sum(float(c.attributes.get("gen_ai.usage.cost", 0.0)) for c in chats)  # type: ignore[union-attr, arg-type]
+            assert a["agentic_session.cost_usd"] == pytest.approx(costs, abs=1e-12), span.name
+    printed = [json.loads(line) for line in out.getvalue().splitlines()]
+    queries = sorted(
+        (s for s in spans if s.name == "invoke_agent claude-code"),
+        key=lambda s: s.attributes["agentic_session.query.index"],  # type: ignore[index]
+    )
+    results = [e for e in printed if e["type"] == "result"]
+    assert [(e["llm_calls"], e["total_cost_usd"]) for e in results] == [
+        (
+            q.attributes["agentic_session.llm_calls"],
+            pytest.approx(q.attributes["agentic_session.cost_usd"], abs=1e-12),
+        )  # type: ignore[index]
+        for q in queries
+    ]
+    (end,) = [e for e in printed if e["type"] == "session_end"]
+    (root,) = [s for s in spans if s.name == "agentic-session"]
+    assert end["llm_calls"] == root.attributes["agentic_session.llm_calls"]  # type: ignore[index]
+    assert end["total_cost_usd"] == pytest.approx(
+        root.attributes["agentic_session.cost_usd"], abs=1e-12
+    )  # type: ignore[index]
+    agents = [
+        s
+        for s in spans
+        if s.name.startswith("invoke_agent ") and s.name != "invoke_agent claude-code"
+    ]
+    finished_agents = sorted(
+        (
+            s.attributes["agentic_session.llm_calls"],
+            round(s.attributes["agentic_session.cost_usd"], 12),
+        )  # type: ignore[index, arg-type]
+        for s in agents
+    )
+    printed_agents = sorted(
+        (e["calls"], round(e["cost_usd"], 12)) for r in results for e in r["subagents"]
+    )
+    assert all(a in finished_agents for a in printed_agents if a[0])

@@ -5,8 +5,10 @@ path) only open and end spans with these. Rules that shape it (Langfuse's OTel i
 DESIGN.md):
 
 - Langfuse reads usage and cost from every observation except `invoke_agent` ones and sums a
-  trace's cost over all of them: usage and cost go on chat spans only. The session and tool
-  spans carry none; totals go under `agentic_session.*`, which nothing sums.
+  trace's cost over all of them; MLflow prices every span that has tokens and a model, agents
+  included: usage, cost and model go on chat spans only. Session, query, subagent and tool
+  spans carry none; their totals (the ledger's figures) go under `agentic_session.*`, which
+  nothing sums.
 - On the real-time path each row keeps only its own attributes: session, user, trace name,
   tags, environment and tenancy go on every span (`common`), and the trace's input/output are
   the root observation's (`langfuse.observation.input/output` on the session span).
@@ -22,10 +24,12 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from typing import assert_never
 
 from opentelemetry.util.types import AttributeValue
 
-from runner.events import ApiRetry, Compacted, RunnerEvent
+from runner.events import ApiRetry, Compacted
+from runner.figures import Figures, LedgerFigures
 from runner.otel import semconv as sc
 from runner.otel.content import ContentPolicy
 from runner.otel.tree import (
@@ -35,14 +39,13 @@ from runner.otel.tree import (
     Node,
     QueryNode,
     SessionNode,
+    SpanEvent,
     ToolNode,
-    Totals,
 )
-from runner.types import Usage
+from runner.pricing import langfuse_keys
+from runner.usage import Usage
 
 Attributes = dict[str, AttributeValue]
-AGENT_TOOLS = ("Agent", "Task")
-"""The subagent tool (named Task in older CLIs)."""
 
 
 def tags(session: SessionNode) -> list[str]:
@@ -128,20 +131,22 @@ def start_attributes(node: Node, content: ContentPolicy) -> Attributes:
             sc.GEN_AI_AGENT_NAME: sc.MAIN_AGENT_NAME,
             sc.AGENTIC_SESSION_QUERY_INDEX: node.index,
         }
-        session = node.parent
-        if isinstance(session, SessionNode) and session.model:
-            out[sc.GEN_AI_REQUEST_MODEL] = session.model
         if content.capture and node.prompt:
             out[sc.GEN_AI_INPUT_MESSAGES] = content.messages(
                 "user", [{"type": "text", "content": node.prompt}]
             )
         return out
     if isinstance(node, AgentNode):
-        return {
+        out = {
             sc.GEN_AI_OPERATION_NAME: sc.OP_INVOKE_AGENT,
             sc.GEN_AI_PROVIDER_NAME: sc.PROVIDER_ANTHROPIC,
             sc.GEN_AI_AGENT_NAME: node.agent_type,
         }
+        if content.capture and node.prompt:
+            out[sc.GEN_AI_INPUT_MESSAGES] = content.messages(
+                "user", [{"type": "text", "content": node.prompt}]
+            )
+        return out
     if isinstance(node, ToolNode):
         out = {
             sc.GEN_AI_OPERATION_NAME: sc.OP_EXECUTE_TOOL,
@@ -165,20 +170,19 @@ def end_attributes(node: Node, content: ContentPolicy) -> Attributes:
     if isinstance(node, SessionNode):
         return _session_end(node)
     if isinstance(node, QueryNode):
-        out = {**_usage(node.totals.usage), **_totals(node.totals)}
+        out = _ledger_figures(node.figures)
         session = node.parent
         if isinstance(session, SessionNode) and session.sdk_session_id:
             out[sc.GEN_AI_CONVERSATION_ID] = session.sdk_session_id
         if node.outcome is not None:
             out[sc.AGENTIC_SESSION_NUM_TURNS] = node.outcome.num_turns
-            if node.outcome.cost_usd is not None:
-                out[sc.AGENTIC_SESSION_COST_REPORTED_USD] = float(node.outcome.cost_usd)
-        if node.cost_difference_usd is not None:
-            out[sc.AGENTIC_SESSION_COST_DIFFERENCE_USD] = node.cost_difference_usd
+        if content.capture and node.answer:
+            out[sc.GEN_AI_OUTPUT_MESSAGES] = content.messages(
+                "assistant", [{"type": "text", "content": node.answer}]
+            )
         return out
     if isinstance(node, AgentNode):
-        out = {sc.GEN_AI_AGENT_NAME: node.agent_type, **_usage(node.totals.usage)}
-        out.update(_totals(node.totals))
+        out = {sc.GEN_AI_AGENT_NAME: node.agent_type, **_figures(node.figures or Figures())}
         if node.agent_id:
             out[sc.GEN_AI_AGENT_ID] = node.agent_id
         return out
@@ -198,26 +202,28 @@ def end_attributes(node: Node, content: ContentPolicy) -> Attributes:
 
 
 def chat_attributes(node: ChatNode, content: ContentPolicy) -> Attributes:
-    """A complete LLM call: model, usage, exact cost, timing, finish reason, content."""
+    """A complete LLM call (the ledger's record): model, usage, exact cost, timing, finish
+    reason, content."""
+    call = node.call
     model = node.model
     out: Attributes = {
         sc.GEN_AI_OPERATION_NAME: sc.OP_CHAT,
         sc.GEN_AI_PROVIDER_NAME: sc.PROVIDER_ANTHROPIC,
         **_usage(node.usage),
-        sc.LANGFUSE_OBSERVATION_USAGE_DETAILS: json.dumps(usage_details(node.usage)),
-        sc.AGENTIC_SESSION_COST_SOURCE: node.cost_source,
+        sc.LANGFUSE_OBSERVATION_USAGE_DETAILS: json.dumps(langfuse_keys(node.usage.by_kind())),
+        sc.AGENTIC_SESSION_COST_SOURCE: call.cost_source if call else "unpriced",
     }
     if node.request_model or model:
         out[sc.GEN_AI_REQUEST_MODEL] = node.request_model or model or ""
-    if node.response_model:
-        out[sc.GEN_AI_RESPONSE_MODEL] = node.response_model
-    if node.cost is not None:
-        out[sc.GEN_AI_USAGE_COST] = float(node.cost.total)
-        out[sc.LANGFUSE_OBSERVATION_COST_DETAILS] = json.dumps(node.cost.details())
+    if model:
+        out[sc.GEN_AI_RESPONSE_MODEL] = model
+    if call is not None and call.cost is not None:
+        out[sc.GEN_AI_USAGE_COST] = float(call.cost.total)
+        out[sc.LANGFUSE_OBSERVATION_COST_DETAILS] = json.dumps(call.cost.details())
     if node.message_id:
         out[sc.GEN_AI_RESPONSE_ID] = node.message_id
-    if node.stop_reason:
-        out[sc.GEN_AI_RESPONSE_FINISH_REASONS] = [node.stop_reason]
+    if call is not None and call.stop_reason:
+        out[sc.GEN_AI_RESPONSE_FINISH_REASONS] = [call.stop_reason]
     if node.first_chunk_ns is not None:
         out[sc.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] = max(
             0.0, (node.first_chunk_ns - node.start_ns) / 1e9
@@ -228,10 +234,10 @@ def chat_attributes(node: ChatNode, content: ContentPolicy) -> Attributes:
         out[sc.GEN_AI_CONVERSATION_ID] = session.sdk_session_id
     if isinstance(node.parent, AgentNode):
         out[sc.GEN_AI_AGENT_NAME] = node.parent.agent_type
-    if not node.observed:
+    if call is not None and not call.observed:
         out[sc.AGENTIC_SESSION_CALL_OBSERVED] = False
     out.update(_context(node))
-    out.update(_cache(node.usage, node.cost.cache_savings if node.cost else None))
+    out.update(_cache(node.usage, call.cost.cache_savings if call and call.cost else None))
     if node.consumed_tool_results:
         out[sc.AGENTIC_SESSION_CHAT_TOOL_RESULTS] = [i for i, _ in node.consumed_tool_results]
         out[sc.AGENTIC_SESSION_CHAT_TOOL_RESULT_CHARS] = sum(
@@ -241,7 +247,8 @@ def chat_attributes(node: ChatNode, content: ContentPolicy) -> Attributes:
         if node.input_parts:
             out[sc.GEN_AI_INPUT_MESSAGES] = content.messages("user", node.input_parts)
         if node.output_parts:
-            extra = {"finish_reason": node.stop_reason} if node.stop_reason else {}
+            stop = call.stop_reason if call else None
+            extra = {"finish_reason": stop} if stop else {}
             out[sc.GEN_AI_OUTPUT_MESSAGES] = content.messages(
                 "assistant", node.output_parts, **extra
             )
@@ -249,15 +256,7 @@ def chat_attributes(node: ChatNode, content: ContentPolicy) -> Attributes:
 
 
 def _session_end(node: SessionNode) -> Attributes:
-    usage = node.totals.usage
-    prefix = sc.AGENTIC_SESSION_USAGE_PREFIX
-    out: Attributes = {
-        f"{prefix}input_tokens": usage.total_input_tokens,
-        f"{prefix}output_tokens": usage.output_tokens,
-        f"{prefix}cache_read.input_tokens": usage.cache_read_input_tokens,
-        f"{prefix}cache_write.input_tokens": usage.cache_creation_input_tokens,
-    }
-    out.update(_totals(node.totals))
+    out = _ledger_figures(node.figures)
     out[sc.AGENTIC_SESSION_COMPACTIONS] = node.compactions
     if node.sdk_session_id:
         out[sc.GEN_AI_CONVERSATION_ID] = node.sdk_session_id
@@ -279,13 +278,17 @@ def error_attributes(node: Node, content: ContentPolicy) -> tuple[Attributes, st
     return {sc.ERROR_TYPE: node.error_type}, message
 
 
-def event_attributes(event: RunnerEvent, content: ContentPolicy) -> tuple[str, Attributes] | None:
-    """A runner event as a span event (name, attributes), or None."""
-    if isinstance(event, ApiRetry):
-        return sc.EVENT_API_RETRY, _retry(event, content)
-    if isinstance(event, Compacted):
-        return sc.EVENT_COMPACTION, _compaction(event.trigger, event.pre_tokens, event.post_tokens)
-    return None
+def event_attributes(event: SpanEvent, content: ContentPolicy) -> tuple[str, Attributes]:
+    """A runner event as a span event (name, attributes)."""
+    match event:
+        case ApiRetry():
+            return sc.EVENT_API_RETRY, _retry(event, content)
+        case Compacted():
+            return sc.EVENT_COMPACTION, _compaction(
+                event.trigger, event.pre_tokens, event.post_tokens
+            )
+        case _:
+            assert_never(event)
 
 
 def _compaction(trigger: str, pre_tokens: int | None, post_tokens: int | None) -> Attributes:
@@ -315,19 +318,6 @@ def _retry(retry: ApiRetry, content: ContentPolicy) -> Attributes:
 # --- parts ------------------------------------------------------------------------------------
 
 
-def usage_details(usage: Usage) -> dict[str, int]:
-    """Langfuse's usage keys for Claude (`input` excludes cache tokens; 1-hour writes apart)."""
-    out = {
-        "input": usage.input_tokens,
-        "output": usage.output_tokens,
-        "cache_read_input_tokens": usage.cache_read_input_tokens,
-        "cache_creation_input_tokens": usage.cache_creation_5m_input_tokens,
-    }
-    if usage.cache_creation_1h_input_tokens:
-        out["cache_creation_1h_input_tokens"] = usage.cache_creation_1h_input_tokens
-    return out
-
-
 def _usage(usage: Usage) -> Attributes:
     """GenAI usage: input INCLUDES cache tokens (the conventions' definition)."""
     return {
@@ -338,27 +328,46 @@ def _usage(usage: Usage) -> Attributes:
     }
 
 
-def _totals(totals: Totals) -> Attributes:
+def _figures(figures: Figures) -> Attributes:
+    """A query's, subagent's or session's totals (the ledger's), under the product's names:
+    no backend reads them as usage or cost, so nothing is counted twice."""
+    usage = figures.usage
+    prefix = sc.AGENTIC_SESSION_USAGE_PREFIX
     return {
-        sc.AGENTIC_SESSION_LLM_CALLS: totals.calls,
-        sc.AGENTIC_SESSION_COST_USD: float(totals.cost_usd),
-        **_cache(totals.usage, totals.cache_savings_usd),
+        sc.AGENTIC_SESSION_LLM_CALLS: figures.calls,
+        sc.AGENTIC_SESSION_COST_USD: float(figures.cost_usd),
+        f"{prefix}input_tokens": usage.total_input_tokens,
+        f"{prefix}output_tokens": usage.output_tokens,
+        f"{prefix}cache_read.input_tokens": usage.cache_read_input_tokens,
+        f"{prefix}cache_write.input_tokens": usage.cache_creation_input_tokens,
+        **_cache(usage, figures.cache_savings_usd),
     }
+
+
+def _ledger_figures(figures: LedgerFigures | None) -> Attributes:
+    if figures is None:
+        return {}
+    out = _figures(figures.total)
+    if figures.reported_cost_usd is not None:
+        out[sc.AGENTIC_SESSION_COST_REPORTED_USD] = float(figures.reported_cost_usd)
+    if figures.cost_difference_usd is not None:
+        out[sc.AGENTIC_SESSION_COST_DIFFERENCE_USD] = figures.cost_difference_usd
+    return out
 
 
 def _context(chat: ChatNode) -> Attributes:
     used = chat.usage.total_input_tokens
     out: Attributes = {sc.AGENTIC_SESSION_CONTEXT_INPUT_TOKENS: used}
-    if chat.context_window:
-        out[sc.AGENTIC_SESSION_CONTEXT_WINDOW] = chat.context_window
-        out[sc.AGENTIC_SESSION_CONTEXT_UTILIZATION] = used / chat.context_window
+    window = chat.call.context_window if chat.call else None
+    if window:
+        out[sc.AGENTIC_SESSION_CONTEXT_WINDOW] = window
+        out[sc.AGENTIC_SESSION_CONTEXT_UTILIZATION] = used / window
     return out
 
 
 def context_utilization(chat: ChatNode) -> float | None:
-    if not chat.context_window:
-        return None
-    return chat.usage.total_input_tokens / chat.context_window
+    window = chat.call.context_window if chat.call else None
+    return chat.usage.total_input_tokens / window if window else None
 
 
 def _cache(usage: Usage, savings_usd: float | None) -> Attributes:

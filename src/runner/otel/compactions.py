@@ -1,43 +1,43 @@
-"""Context compaction in the tree: a `compaction` node under its query from the CLI's
-`compacting` status to its `compact_boundary`, an event on the query span, a count on the
-session; and the context windows Claude Code reports, which win over the price database's."""
+"""The tree builder's part for context compaction: a `compaction` node under its query from the
+CLI's `compacting` status to its `compact_boundary`, with why and the context's size before and
+after. (The summary call Claude Code makes for it is the ledger's: an unobserved call.)"""
 
 from __future__ import annotations
 
-from runner.events import Compacted, CompactionStarted, QueryResult
-from runner.otel.node_life import NodeLife
-from runner.otel.tree import CompactionNode
+from runner.events import Compacted
+from runner.otel.lifecycle import Lifecycle
+from runner.otel.tree import CompactionNode, QueryNode
 
 
-class Compactions(NodeLife):
-    _compaction: CompactionNode | None
-    _last_compaction: CompactionNode | None
+class Compactions:
+    def __init__(self, life: Lifecycle) -> None:
+        self._life = life
+        self._open: CompactionNode | None = None
+        self.last: CompactionNode | None = None
+        """The query's last compaction (its summary call links to it)."""
 
-    def _compaction_started(self, event: CompactionStarted) -> None:
-        self._compaction = CompactionNode(
-            key=self._key("compaction"), parent=self.query, start_ns=event.at_ns
-        )
-        self._start(self._compaction)
+    def reset(self) -> None:
+        self._open = self.last = None
 
-    def _compacted(self, event: Compacted) -> None:
-        node = self._compaction
-        self._compaction = None
+    def started(self, query: QueryNode, at_ns: int) -> None:
+        self._open = CompactionNode(key=self._life.key("compaction"), parent=query, start_ns=at_ns)
+        self._life.start(self._open)
+
+    def compacted(self, event: Compacted, query: QueryNode) -> None:
+        node, self._open = self._open, None
         if node is None:
             took = (event.duration_ms or 0) * 1_000_000
             node = CompactionNode(
-                key=self._key("compaction"), parent=self.query, start_ns=event.at_ns - took
+                key=self._life.key("compaction"), parent=query, start_ns=event.at_ns - took
             )
         node.trigger = event.trigger
         node.pre_tokens, node.post_tokens = event.pre_tokens, event.post_tokens
-        if self.session is not None:
-            self.session.compactions += 1
-        if self.query is not None:
-            self.renderer.event(self.query, event)
-        self._finish(node, event.at_ns)
-        self._last_compaction = node
+        self._life.finish(node, event.at_ns)
+        self.last = node
 
-    def _query_result(self, event: QueryResult) -> None:
-        for model, figures in event.model_usage.items():
-            window = figures.get("contextWindow") if isinstance(figures, dict) else None
-            if isinstance(window, int) and window > 0:
-                self._windows[model] = window
+    def end_query(self, failure: str | None, at_ns: int) -> None:
+        """A compaction that started and was never reported done."""
+        if self._open is not None:
+            self._open.error_type = failure or "incomplete"
+            self._life.finish(self._open, at_ns)
+        self.reset()

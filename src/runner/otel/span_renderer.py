@@ -21,12 +21,11 @@ from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.trace import Link, Span, SpanKind, Status, StatusCode, Tracer
 
-from runner.events import RunnerEvent
 from runner.otel import attributes as attrs
 from runner.otel import semconv as sc
 from runner.otel.content import ContentPolicy
 from runner.otel.metrics import GenAIMetrics
-from runner.otel.tree import ChatNode, Node, QueryNode, SessionNode, ToolNode
+from runner.otel.tree import ChatNode, Node, QueryNode, SessionNode, SpanEvent, ToolNode
 
 log = logging.getLogger("runner.otel")
 
@@ -100,11 +99,10 @@ class SpanRenderer:
             if isinstance(node, SessionNode):
                 self._detach()
 
-    def event(self, node: Node, event: RunnerEvent) -> None:
+    def event(self, node: Node, event: SpanEvent) -> None:
         span = node.handle
-        described = attrs.event_attributes(event, self.content)
-        if isinstance(span, Span) and node.key in self._open and described is not None:
-            name, attributes = described
+        if isinstance(span, Span) and node.key in self._open:
+            name, attributes = attrs.event_attributes(event, self.content)
             span.add_event(name, attributes, timestamp=event.at_ns)
 
     def close(self, at_ns: int) -> None:
@@ -126,12 +124,17 @@ class SpanRenderer:
         return self.parent
 
     def _links(self, node: Node) -> list[Link]:
-        """A tool span links to the chat span whose response asked for it."""
+        """A tool span links to the chat span whose response asked for it; a call Claude Code
+        did not stream, to the compaction it summarised."""
+        target, kind = None, ""
         if isinstance(node, ToolNode) and node.requested_by_chat is not None:
-            chat = node.requested_by_chat.handle
+            target, kind = node.requested_by_chat.handle, "requested_by"
             node.requested_by_chat = None  # the link is made; let the call's node go
-            if isinstance(chat, Span):
-                return [Link(chat.get_span_context(), {"agentic_session.link": "requested_by"})]
+        elif isinstance(node, ChatNode) and node.compaction is not None:
+            target, kind = node.compaction.handle, "compaction"
+            node.compaction = None
+        if isinstance(target, Span):
+            return [Link(target.get_span_context(), {"agentic_session.link": kind})]
         return []
 
     def _end(self, key: str, span: Span, end_ns: int) -> None:
@@ -159,7 +162,7 @@ class SpanRenderer:
                 input_tokens=node.usage.total_input_tokens,
                 output_tokens=node.usage.output_tokens,
                 duration_s=seconds,
-                cost_usd=node.cost_usd,
+                cost_usd=node.call.cost_usd if node.call else 0.0,
                 context_utilization=attrs.context_utilization(node),
             )
         elif isinstance(node, QueryNode):

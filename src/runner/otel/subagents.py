@@ -1,120 +1,80 @@
-"""Subagents in the tree: matching a subagent to the Agent tool call that started it (task ids,
-hooks, or the newest unclaimed Agent call), nesting its calls and tools under it, and ending it
-once the calls its transcript reports are in (SubagentCall events, from the event adapter)."""
+"""The tree builder's part for subagents: an agent node per subagent thread, under the Agent tool
+call that started it (the event adapter resolved which one), ended when the ledger says its
+figures are final (`SubagentFinished` with its figures), at the query's end at the latest."""
 
 from __future__ import annotations
 
-from runner.events import (
-    SubagentCall,
-    SubagentFinished,
-    SubagentStarted,
-    TaskStarted,
-    Thread,
-)
-from runner.otel.node_life import NodeLife
-from runner.otel.tree import AgentNode, ChatNode, Node, ToolNode
+from runner.events import SubagentFinished, SubagentStarted, Thread
+from runner.figures import LedgerFigures
+from runner.otel.lifecycle import Lifecycle
+from runner.otel.tree import AgentNode, Node, QueryNode, ToolNode
 
 
-class SubagentTracking(NodeLife):
-    def _reset_subagents(self) -> None:
-        self._agents_by_tool: dict[str, AgentNode] = {}
-        self._agents_by_id: dict[str, AgentNode] = {}
-        self._task_tool: dict[str, str] = {}
-        self._unclaimed: dict[str, ToolNode] = {}
-        """Agent tool calls no subagent has been matched to yet."""
-        self._tools: dict[str, ToolNode] = {}
+class Subagents:
+    def __init__(self, life: Lifecycle) -> None:
+        self._life = life
+        self._agents: dict[str, AgentNode] = {}
+        """The query's subagents, by thread (the Agent tool call's id)."""
 
-    def _agents(self) -> list[AgentNode]:
-        return list({id(a): a for a in self._agents_by_tool.values()}.values())
+    def reset(self) -> None:
+        self._agents.clear()
 
-    def _owner(self, thread: Thread, at_ns: int) -> Node | None:
-        """Where a thread's calls and tools belong: the query, or a subagent."""
+    def owner(self, thread: Thread, query: QueryNode, tool: ToolNode | None) -> Node:
+        """Where a thread's calls and tools belong: the query, or its subagent (opened when its
+        first sign arrives before its SubagentStart hook)."""
         if thread is None:
-            return self.query
-        return self._agent_for_tool(thread, at_ns)
+            return query
+        return self._agent(thread, query, tool, at_ns=None)
 
-    def _agent_for_tool(
-        self, tool_use_id: str, at_ns: int, agent_id: str | None = None
-    ) -> AgentNode:
-        agent = self._agents_by_tool.get(tool_use_id)
-        if agent is None and agent_id is not None:
-            agent = self._agents_by_id.get(agent_id)
-        if agent is None:
-            tool = self._unclaimed.get(tool_use_id) or self._tools.get(tool_use_id)
-            arguments = tool.arguments if tool is not None else None
-            agent = AgentNode(
-                key=self._key("agent"),
-                parent=tool or self.query,
-                start_ns=at_ns,
-                tool_use_id=tool_use_id,
-                agent_type=_subagent_type(arguments),
-            )
-            self._start(agent)
-        self._unclaimed.pop(tool_use_id, None)
-        agent.tool_use_id = agent.tool_use_id or tool_use_id
-        self._agents_by_tool[tool_use_id] = agent
-        if agent_id is not None:
-            agent.agent_id = agent_id
-            self._agents_by_id[agent_id] = agent
+    def started(
+        self, event: SubagentStarted, query: QueryNode, tool: ToolNode | None
+    ) -> AgentNode | None:
+        if event.thread is None:
+            return None
+        agent = self._agent(event.thread, query, tool, at_ns=event.at_ns)
+        agent.agent_id = event.agent_id
+        agent.agent_type = event.agent_type or agent.agent_type
         return agent
 
-    def _task_started(self, event: TaskStarted) -> None:
-        if event.tool_use_id is None:
+    def finished(self, event: SubagentFinished) -> None:
+        agent = self._agents.get(event.thread or "")
+        if agent is None or event.figures is None:
             return
-        self._task_tool[event.task_id] = event.tool_use_id
-        agent = self._agents_by_id.get(event.task_id)
-        if agent is not None:
-            self._agents_by_tool[event.tool_use_id] = agent
+        agent.figures = event.figures.figures
+        self._life.finish(agent, event.at_ns)
 
-    def _subagent_started(self, event: SubagentStarted) -> None:
-        tool_use_id = self._task_tool.get(event.agent_id) or next(reversed(self._unclaimed), None)
-        if tool_use_id is None:
-            return
-        agent = self._agent_for_tool(tool_use_id, event.at_ns, event.agent_id)
-        agent.agent_type = event.agent_type or agent.agent_type
+    def end_query(self, figures: LedgerFigures | None, failure: str | None, at_ns: int) -> None:
+        """Subagents still open (no SubagentStop): the query's figures for them, and its end."""
+        final = {s.thread: s.figures for s in figures.subagents} if figures else {}
+        for thread, agent in self._agents.items():
+            if agent.finished:
+                continue
+            agent.figures = final.get(thread, agent.figures)
+            agent.error_type = agent.error_type or failure
+            self._life.finish(agent, at_ns)
+        self.reset()
 
-    def _subagent_finished(self, event: SubagentFinished) -> None:
-        agent = self._agents_by_id.get(event.agent_id)
+    def _agent(
+        self, thread: str, query: QueryNode, tool: ToolNode | None, at_ns: int | None
+    ) -> AgentNode:
+        agent = self._agents.get(thread)
         if agent is None:
-            return
-        agent.end_ns = event.at_ns
-        agent.stopped = True
-        if not agent.pending:  # its calls (SubagentCall, just before) are all in
-            self._finish(agent, event.at_ns)
-
-    def _subagent_call(self, event: SubagentCall) -> None:
-        """A subagent's call with its final usage (from its transcript): render it now."""
-        agent = self._agents_by_id.get(event.agent_id)
-        if agent is None or event.message_id in agent.settled:
-            return
-        chat = agent.pending.pop(event.message_id, None)
-        if chat is None:  # a call the stream never showed
-            chat = ChatNode(
-                key=self._key("chat"),
-                parent=agent,
-                start_ns=event.requested_ns or agent.start_ns,
-                end_ns=event.answered_ns or event.at_ns,
-                message_id=event.message_id,
+            arguments = tool.arguments if tool is not None else None
+            start = at_ns if at_ns is not None else (tool.start_ns if tool else query.start_ns)
+            agent = AgentNode(
+                key=self._life.key("agent"),
+                parent=tool or query,
+                start_ns=start,
+                thread=thread,
+                agent_type=_argument(arguments, "subagent_type") or "subagent",
+                prompt=_argument(arguments, "prompt") if self._life.capture else None,
             )
-        chat.usage = event.usage
-        chat.response_model = event.model or chat.response_model
-        chat.request_model = chat.request_model or event.model
-        if event.requested_ns is not None and event.requested_ns <= (chat.end_ns or event.at_ns):
-            chat.start_ns = event.requested_ns  # the transcript knows when the request left
-        agent.settled.add(event.message_id)
-        self._complete_call(chat, chat.end_ns or event.at_ns)
-        if agent.stopped and not agent.pending:
-            self._finish(agent, agent.end_ns or event.at_ns)
-
-    def _settle_subagents(self, at_ns: int) -> None:
-        """At the query's end: calls the transcripts never gave keep their snapshot usage."""
-        for agent in self._agents():
-            for chat in list(agent.pending.values()):
-                self._complete_call(chat, chat.end_ns or at_ns)
-            agent.pending.clear()
+            self._agents[thread] = agent
+            self._life.start(agent)
+        return agent
 
 
-def _subagent_type(arguments: object) -> str:
-    if isinstance(arguments, dict) and isinstance(arguments.get("subagent_type"), str):
-        return str(arguments["subagent_type"])
-    return "subagent"
+def _argument(arguments: object, name: str) -> str | None:
+    if isinstance(arguments, dict) and isinstance(arguments.get(name), str):
+        return str(arguments[name])
+    return None

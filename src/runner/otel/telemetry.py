@@ -25,10 +25,10 @@ if TYPE_CHECKING:
     from opentelemetry.trace import Tracer
 
     from runner.otel.content import ContentPolicy
-    from runner.otel.deferred import PresetIds, TelemetryWorker
     from runner.otel.metrics import GenAIMetrics
     from runner.otel.pipeline import Pipeline
     from runner.otel.span_renderer import SpanRenderer
+    from runner.otel.telemetry_worker import PresetIds, TelemetryWorker
     from runner.otel.tree_builder import TreeBuilder
 
 log = logging.getLogger("runner.otel")
@@ -200,7 +200,7 @@ class Telemetry:
 
 def setup_telemetry(environ: Mapping[str, str] | None = None) -> Telemetry:
     """Decide telemetry from the environment now; build it on a thread beside the CLI's start
-    (runner.otel.deferred). Never raises: a failure means no telemetry, with one warning."""
+    (runner.otel.telemetry_worker). Never raises: a failure means no telemetry, with one warning."""
     env = dict(os.environ if environ is None else environ)
     settings = TelemetrySettings.from_env(env)
     for warning in settings.warnings:
@@ -217,15 +217,21 @@ def setup_telemetry(environ: Mapping[str, str] | None = None) -> Telemetry:
         elif settings.mode == "langfuse-sdk" and settings.langfuse is not None:
 
             def build() -> SessionObserver:
-                from runner.otel.langfuse_renderer import build_langfuse_observer
+                from runner.otel.langfuse_tracer import build_langfuse_tracer
 
-                observer, hook = build_langfuse_observer(settings, env, telemetry.ids)
+                tracer, hook = build_langfuse_tracer(settings, env, telemetry.ids)
                 telemetry.shutdown_hooks.append(hook)
-                return observer
+                return session_observer(
+                    tracer,
+                    settings.content,
+                    parent=parent_context(settings),
+                    environment=settings.environment,
+                    attach=False,  # the CLI gets the session's TRACEPARENT explicitly
+                )
 
             _defer(telemetry, build)
     except Exception as exc:  # noqa: BLE001 - telemetry never fails a session
-        from runner.otel.deferred import warn_setup_failed
+        from runner.otel.telemetry_worker import warn_setup_failed
 
         warn_setup_failed(exc)
         telemetry.observers.clear()
@@ -234,12 +240,12 @@ def setup_telemetry(environ: Mapping[str, str] | None = None) -> Telemetry:
 
 def _defer(telemetry: Telemetry, build: Callable[[], SessionObserver]) -> None:
     from runner import pricing
-    from runner.otel.deferred import TelemetryWorker
+    from runner.otel.telemetry_worker import TelemetryWorker
 
     trace_id, span_id = telemetry.preset_session_ids()
 
     def build_and_load_prices() -> SessionObserver:
-        from runner.otel.deferred import PresetIds
+        from runner.otel.telemetry_worker import PresetIds
 
         telemetry.ids = PresetIds(trace_id, span_id)
         observer = build()

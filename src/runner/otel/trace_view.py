@@ -18,10 +18,9 @@ def _label(span: ReadableSpan) -> str:
     a = span.attributes or {}
     duration = ((span.end_time or 0) - (span.start_time or 0)) / 1e9
     parts = [f"[bold]{span.name}[/bold]", f"{duration:.2f}s"]
-    tokens_in, tokens_out = (
-        a.get(sc.GEN_AI_USAGE_INPUT_TOKENS),
-        a.get(sc.GEN_AI_USAGE_OUTPUT_TOKENS),
-    )
+    prefix = sc.AGENTIC_SESSION_USAGE_PREFIX  # totals of a query, subagent or session
+    tokens_in = a.get(sc.GEN_AI_USAGE_INPUT_TOKENS, a.get(f"{prefix}input_tokens"))
+    tokens_out = a.get(sc.GEN_AI_USAGE_OUTPUT_TOKENS, a.get(f"{prefix}output_tokens"))
     if tokens_in is not None or tokens_out is not None:
         parts.append(f"{tokens_in or 0}→{tokens_out or 0} tok")
     cost = a.get(sc.GEN_AI_USAGE_COST, a.get(sc.AGENTIC_SESSION_COST_USD))

@@ -1,31 +1,33 @@
 """The session's tree: plain nodes the tree builder fills in and renderers read.
 
-    SessionNode ─ QueryNode ─┬─ ChatNode                one per LLM call
+    SessionNode ─ QueryNode ─┬─ ChatNode                one per LLM call (the ledger's)
                              ├─ ToolNode                one per tool call
                              │   └─ AgentNode           a subagent started by that tool call
                              │       ├─ ChatNode ...
                              │       └─ ToolNode ...
+                             ├─ CompactionNode          Claude Code compacting the context
                              └─ ...
 
 A node is handed to the renderer with `start` when its work starts and with `finish` when its
-work ends (a chat node: both at once, when its call is complete and priced). Renderers keep what
-they need on `handle` (e.g. the span), so no renderer holds a map of every node it has seen.
+work has ended and its figures are final; nothing is started under a finished node. Figures
+(usage, cost, totals) are never computed here: a chat node holds its `runner.ledger` record, and
+query, subagent and session nodes the ledger's figures. Renderers keep what they need on
+`handle` (e.g. the span), so no renderer holds a map of every node it has seen.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
 from runner.config import Tenancy
-from runner.events import RunnerEvent
-from runner.pricing import CallCost
-from runner.types import QueryOutcome, SessionOutcome, Usage
+from runner.events import ApiRetry, Compacted
+from runner.figures import Figures, LedgerCall, LedgerFigures
+from runner.types import QueryOutcome, SessionOutcome
+from runner.usage import Usage
 
-CostSource = Literal["price", "reported_share", "unpriced"]
 
-
-@dataclass(eq=False, slots=True)
+@dataclass(eq=False, slots=True, kw_only=True)
 class Node:
     key: str
     parent: Node | None
@@ -39,24 +41,7 @@ class Node:
     """The renderer's own state for this node (its span)."""
 
 
-@dataclass(eq=False, slots=True)
-class Totals:
-    """What a query, subagent or session spent: its LLM calls, subagents' included."""
-
-    calls: int = 0
-    usage: Usage = field(default_factory=Usage)
-    cost_usd: float = 0.0
-    cache_savings_usd: float = 0.0
-
-    def add(self, usage: Usage, cost: CallCost | None) -> None:
-        self.calls += 1
-        self.usage = self.usage + usage
-        if cost is not None:
-            self.cost_usd += cost.total
-            self.cache_savings_usd += cost.cache_savings
-
-
-@dataclass(eq=False, slots=True)
+@dataclass(eq=False, slots=True, kw_only=True)
 class SessionNode(Node):
     session_id: str = ""
     model: str = ""
@@ -66,62 +51,65 @@ class SessionNode(Node):
     prompt: str | None = None
     sdk_session_id: str | None = None
     outcome: SessionOutcome | None = None
-    totals: Totals = field(default_factory=Totals)
     compactions: int = 0
 
+    @property
+    def figures(self) -> LedgerFigures | None:
+        return self.outcome.figures if self.outcome is not None else None
 
-@dataclass(eq=False, slots=True)
+
+@dataclass(eq=False, slots=True, kw_only=True)
 class QueryNode(Node):
     index: int = 0
     prompt: str | None = None
     outcome: QueryOutcome | None = None
-    totals: Totals = field(default_factory=Totals)
-    cost_difference_usd: float | None = None
-    """Reported (Claude Code) minus priced (the sum of this query's calls), when they differ."""
+    answer: str | None = None
+    """The main agent's final answer (content capture only)."""
+
+    @property
+    def figures(self) -> LedgerFigures | None:
+        return self.outcome.figures if self.outcome is not None else None
 
 
-@dataclass(eq=False, slots=True)
+@dataclass(eq=False, slots=True, kw_only=True)
 class AgentNode(Node):
+    thread: str | None = None
+    """The Agent tool call it runs for."""
     agent_id: str | None = None
     agent_type: str = "subagent"
-    tool_use_id: str | None = None
-    stopped: bool = False
-    pending: dict[str, ChatNode] = field(default_factory=dict)
-    """Calls seen in the stream whose final usage the transcript has not given yet."""
-    settled: set[str] = field(default_factory=set)
-    """Message ids already completed (a transcript is read more than once)."""
-    totals: Totals = field(default_factory=Totals)
+    prompt: str | None = None
+    """The prompt it was given (content capture only)."""
+    figures: Figures | None = None
+    """The ledger's figures for its calls (its own subagents' included), set when it ends."""
 
 
-@dataclass(eq=False, slots=True)
+@dataclass(eq=False, slots=True, kw_only=True)
 class ChatNode(Node):
     message_id: str | None = None
     request_model: str | None = None
     response_model: str | None = None
     first_chunk_ns: int | None = None
-    usage: Usage = field(default_factory=Usage)
-    stop_reason: str | None = None
-    cost: CallCost | None = None
-    cost_source: CostSource = "unpriced"
     input_parts: list[dict[str, Any]] = field(default_factory=list)
     output_parts: list[dict[str, Any]] = field(default_factory=list)
-    context_window: int | None = None
-    observed: bool = True
-    """False for calls the stream never showed (e.g. a compaction's summary), whose usage is
-    Claude Code's per-model totals less every call seen."""
     consumed_tool_results: list[tuple[str, int]] = field(default_factory=list)
     """(tool_use_id, result size in characters) of the tool results in this call's input."""
+    call: LedgerCall | None = None
+    """The ledger's record of this call (set when its figures are final)."""
+    compaction: CompactionNode | None = None
+    """For a call Claude Code did not stream (a compaction's summary): the query's last
+    compaction (a span link; the call itself ends under the query, after it)."""
 
     @property
     def model(self) -> str | None:
-        return self.response_model or self.request_model
+        recorded = self.call.model if self.call is not None else None
+        return recorded or self.response_model or self.request_model
 
     @property
-    def cost_usd(self) -> float:
-        return self.cost.total if self.cost is not None else 0.0
+    def usage(self) -> Usage:
+        return self.call.usage if self.call is not None else Usage()
 
 
-@dataclass(eq=False, slots=True)
+@dataclass(eq=False, slots=True, kw_only=True)
 class ToolNode(Node):
     tool_use_id: str = ""
     name: str = "unknown"
@@ -132,15 +120,21 @@ class ToolNode(Node):
     requested_by_chat: ChatNode | None = None
     """That call's node (for a span link), while the tool is open."""
     result_chars: int | None = None
+    ran: bool = False
+    """Its work is done (an Agent tool also waits for its subagent before it ends)."""
 
 
-@dataclass(eq=False, slots=True)
+@dataclass(eq=False, slots=True, kw_only=True)
 class CompactionNode(Node):
     """Claude Code compacting the context: why, and the context size before and after."""
 
     trigger: str = "unknown"
     pre_tokens: int | None = None
     post_tokens: int | None = None
+
+
+SpanEvent = ApiRetry | Compacted
+"""Runner events that become points on a span's timeline."""
 
 
 class Renderer(Protocol):
@@ -154,5 +148,5 @@ class Renderer(Protocol):
 
     def close(self, at_ns: int) -> None: ...
 
-    def event(self, node: Node, event: RunnerEvent) -> None:
+    def event(self, node: Node, event: SpanEvent) -> None:
         """A point in time on an open node's timeline (e.g. an API retry)."""

@@ -14,11 +14,20 @@ from opentelemetry.sdk.trace import TracerProvider
 
 from runner.config import Tenancy
 from runner.events import CallStarted, RequestSent
-from runner.otel.deferred import PresetIds, TelemetryWorker
-from runner.types import QueryStart, SessionOutcome, SessionStart, Usage
+from runner.otel.telemetry_worker import PresetIds, TelemetryWorker
+from runner.types import QueryStart, SessionOutcome, SessionStart
+from runner.usage import Usage
 
-START = SessionStart("s", "m", False, "/w", Tenancy(), "p", 1)
-END = SessionOutcome("success", 0, 9)
+START = SessionStart(
+    session_id="s",
+    model="m",
+    interactive=False,
+    workspace="/w",
+    tenancy=Tenancy(),
+    prompt="p",
+    at_ns=1,
+)
+END = SessionOutcome(status="success", exit_code=0, at_ns=9)
 
 
 class Recorder:
@@ -45,10 +54,12 @@ def test_calls_queue_until_the_model_answers_then_replay_in_order() -> None:
 
     worker = TelemetryWorker(build)
     worker.on_session_start(START)
-    worker.on_query_start(QueryStart(1, "p", 2))
-    worker.on_event(RequestSent(3))  # not yet: the CLI still builds its request
+    worker.on_query_start(QueryStart(index=1, prompt="p", at_ns=2))
+    worker.on_event(RequestSent(at_ns=3))  # not yet: the CLI still builds its request
     assert not worker._started
-    started = CallStarted(None, "m1", "m", Usage(), 4, True)
+    started = CallStarted(
+        thread=None, message_id="m1", model="m", usage=Usage(), streamed=True, at_ns=4
+    )
     worker.on_event(started)  # the model is answering: build now
     gate.set()
     worker.on_session_end(END)
@@ -67,7 +78,9 @@ def test_the_worker_follows_the_stream_without_waiting_for_the_next_event() -> N
     target = Recorder()
     worker = TelemetryWorker(lambda: target)
     worker.on_session_start(START)
-    worker.on_event(CallStarted(None, "m1", "m", Usage(), 4, True))
+    worker.on_event(
+        CallStarted(thread=None, message_id="m1", model="m", usage=Usage(), streamed=True, at_ns=4)
+    )
     deadline = time.monotonic() + 5
     while len(target.calls) < 2 and time.monotonic() < deadline:  # a long tool run: no event
         time.sleep(0.01)
@@ -99,8 +112,12 @@ def test_a_failing_observer_is_skipped_but_still_gets_the_session_end(
     worker = TelemetryWorker(lambda: target)
     with caplog.at_level(logging.WARNING, logger="runner.otel"):
         worker.on_session_start(START)
-        worker.on_query_start(QueryStart(1, "p", 2))
-        worker.on_event(CallStarted(None, "m1", "m", Usage(), 4, True))
+        worker.on_query_start(QueryStart(index=1, prompt="p", at_ns=2))
+        worker.on_event(
+            CallStarted(
+                thread=None, message_id="m1", model="m", usage=Usage(), streamed=True, at_ns=4
+            )
+        )
         worker.on_session_end(END)
         assert worker.wait(5)
     assert [name for name, _ in target.calls] == [

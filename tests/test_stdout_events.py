@@ -9,10 +9,13 @@ import os
 
 import pytest
 
-from runner.channels import END_SESSION, EventWriter, InputChannel, parse_input_line
 from runner.config import Tenancy
+from runner.figures import Figures, LedgerFigures, SubagentFigures
 from runner.redaction import Redactor
-from runner.types import QueryOutcome, SessionOutcome, SessionStart, Usage
+from runner.stdin_input import END_SESSION, InputChannel, parse_input_line
+from runner.stdout_events import EventWriter
+from runner.types import QueryOutcome, SessionOutcome, SessionStart
+from runner.usage import Usage
 
 
 @pytest.mark.parametrize(
@@ -39,33 +42,81 @@ def _lines(buf: io.StringIO) -> list[dict[str, object]]:
     return [json.loads(line) for line in buf.getvalue().splitlines()]
 
 
-def test_event_writer_emits_one_json_object_per_line_with_per_query_cost() -> None:
+def test_event_writer_writes_the_ledgers_figures_one_json_object_per_line() -> None:
     buf = io.StringIO()
     writer = EventWriter(buf, Redactor())
     writer.on_session_start(
-        SessionStart("s", "m", False, "/w", Tenancy("ns", "p", "u"), "hi", at_ns=1_000_000_000)
+        SessionStart(
+            session_id="s",
+            model="m",
+            interactive=False,
+            workspace="/w",
+            tenancy=Tenancy("ns", "p", "u"),
+            prompt="hi",
+            at_ns=1_000_000_000,
+        )
     )
-    outcome = QueryOutcome(1, 2_000_000_000, False, "success", 2, 10, Usage(1, 2, 3, 4), 0.25, 1.5)
+    usage = Usage(
+        input_tokens=1, output_tokens=2, cache_read_input_tokens=3, cache_creation_input_tokens=4
+    )
+    figures = LedgerFigures(
+        total=Figures(calls=2, usage=usage, cost_usd=0.25),
+        subagents=(
+            SubagentFigures(
+                thread="t1",
+                parent=None,
+                agent_type="Explore",
+                figures=Figures(calls=1, cost_usd=0.1),
+            ),
+        ),
+        reported_cost_usd=0.25,
+    )
+    outcome = QueryOutcome(
+        index=1, at_ns=2_000_000_000, is_error=False, subtype="success", figures=figures
+    )
     writer.on_query_end(outcome)
-    writer.on_session_end(SessionOutcome("success", 0, 3_000_000_000, queries=(outcome,)))
+    writer.on_session_end(
+        SessionOutcome(
+            status="success", exit_code=0, at_ns=3_000_000_000, queries=(outcome,), figures=figures
+        )
+    )
     events = _lines(buf)
     assert [e["type"] for e in events] == ["session_start", "result", "session_end"]
     assert events[0]["namespace"] == "ns" and events[0]["ts"] == "1970-01-01T00:00:01.000+00:00"
-    assert events[1]["total_cost_usd"] == 0.25
-    assert events[2]["total_cost_usd"] == 0.25
-    assert events[2]["usage"] == {
-        "input_tokens": 1,
-        "output_tokens": 2,
-        "cache_read_input_tokens": 3,
-        "cache_creation_input_tokens": 4,
-    }
+    for event in events[1:]:
+        assert event["total_cost_usd"] == 0.25 and event["reported_cost_usd"] == 0.25
+        assert event["llm_calls"] == 2
+        assert event["subagents"] == [
+            {
+                "type": "Explore",
+                "tool_use_id": "t1",
+                "calls": 1,
+                "input_tokens": 0,
+                "output_tokens": 0,
+                "cache_read_input_tokens": 0,
+                "cache_creation_input_tokens": 0,
+                "cost_usd": 0.1,
+            }
+        ]
+        assert event["usage"] == {
+            "input_tokens": 1,
+            "output_tokens": 2,
+            "cache_read_input_tokens": 3,
+            "cache_creation_input_tokens": 4,
+        }
 
 
 def test_event_writer_redacts_error_text() -> None:
     buf = io.StringIO()
     writer = EventWriter(buf, Redactor(["supersecretvalue"]))
     writer.on_session_end(
-        SessionOutcome("error", 1, 1, error_type="runner_error", error_message="x supersecretvalue")
+        SessionOutcome(
+            status="error",
+            exit_code=1,
+            at_ns=1,
+            error_type="runner_error",
+            error_message="x supersecretvalue",
+        )
     )
     assert "supersecretvalue" not in buf.getvalue()
 

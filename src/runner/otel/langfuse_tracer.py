@@ -1,9 +1,11 @@
-"""The Langfuse-native path (TELEMETRY_MODE=langfuse-sdk): the session's spans exported by the
-`langfuse` Python SDK (5.x) instead of the runner's own OTLP exporter.
+"""The Langfuse-native path (TELEMETRY_MODE=langfuse-sdk): the tracer of a `langfuse` Python SDK
+(5.x) client, so the session's spans are exported by it instead of the runner's own OTLP
+exporter.
 
-Same tree, same attributes (runner.otel.attributes), same span renderer: what differs is who
-exports. Spans are made on the Langfuse client's own tracer, so its processor, span filter,
-auth, batching and flush handle them. The SDK's observation API is not used: it stamps "now"
+Same tree, same attributes (runner.otel.attributes), same span renderer (runner.otel.telemetry
+builds the observer for both paths): what differs is who exports. Spans are made on the
+Langfuse client's own tracer, so its processor, span filter, auth, batching and flush handle
+them. The SDK's observation API is not used: it stamps "now"
 and assembles attributes of its own, which is how the two paths drifted before.
 
 Isolation: the client gets a TracerProvider of its own, never the global one, so no span is
@@ -12,7 +14,7 @@ imported only here, only when the mode selects it (its import costs ~0.5 s).
 
 Private surface, in one adapter: the client's tracer is `Langfuse._otel_tracer` (langfuse 5.x).
 Without it, the provider's tracer under Langfuse's scope name is used, which its export filter
-also accepts; tests/otel/test_langfuse_renderer.py fails if either moves.
+also accepts; tests/otel/test_langfuse_tracer.py fails if either moves.
 """
 
 from __future__ import annotations
@@ -26,7 +28,6 @@ from opentelemetry.trace import Tracer
 
 from runner.otel.pipeline import build_resource
 from runner.otel.settings import TelemetrySettings
-from runner.types import SessionObserver
 
 log = logging.getLogger("runner.otel")
 LANGFUSE_SCOPE = "langfuse-sdk"
@@ -41,14 +42,12 @@ def langfuse_tracer(client: Any, provider: TracerProvider) -> Tracer:
     return provider.get_tracer(LANGFUSE_SCOPE)
 
 
-def build_langfuse_observer(
+def build_langfuse_tracer(
     settings: TelemetrySettings, environ: Mapping[str, str], ids: Any = None
-) -> tuple[SessionObserver, Callable[[], None]]:
-    """`ids`: an IdGenerator (runner.otel.deferred.PresetIds) fixing the session span's ids."""
-    """The session observer rendered through the Langfuse SDK, and its bounded shutdown."""
+) -> tuple[Tracer, Callable[[], None]]:
+    """The Langfuse client's tracer on a provider of its own, and its bounded shutdown. `ids`:
+    an IdGenerator (runner.otel.telemetry_worker.PresetIds) fixing the session span's ids."""
     from langfuse import Langfuse
-
-    from runner.otel.telemetry import parent_context, session_observer
 
     target = settings.langfuse
     assert target is not None
@@ -62,17 +61,10 @@ def build_langfuse_observer(
         tracer_provider=provider,
         environment=settings.environment,
     )
-    observer = session_observer(
-        langfuse_tracer(client, provider),
-        settings.content,
-        parent=parent_context(settings),
-        environment=settings.environment,
-        attach=False,  # the CLI gets the session's TRACEPARENT explicitly
-    )
 
     def shutdown() -> None:
         client.shutdown()  # flushes and removes the SDK's own exit hook
         provider.shutdown()
 
     log.info("telemetry: traces → %s (langfuse SDK)", target.traces_endpoint)
-    return observer, shutdown
+    return langfuse_tracer(client, provider), shutdown

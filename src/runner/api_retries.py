@@ -1,5 +1,4 @@
-"""What the session driver watches besides the conversation: the CLI's API retries and its
-stderr. Small, stateful, no SDK types.
+"""The CLI's API retries, as the session driver watches them. Small, stateful, no SDK types.
 
 Retries (measured, CLI 2.1.33x): each is a `system` message `api_retry` with attempt,
 max_retries, retry_delay_ms, error_status and error. With a bad key or a missing model the CLI
@@ -10,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import deque
 
 from runner.events import ApiRetry
 from runner.redaction import default_redactor
@@ -22,7 +20,6 @@ NOT_RETRYABLE = {
     404: "not found: check LLM_MODEL and ANTHROPIC_BASE_URL",
 }
 RETRY_LOG_INTERVAL_S = 1.0
-STDERR_LINES = 20
 
 
 class RetryWatch:
@@ -59,19 +56,3 @@ class RetryWatch:
         else:
             self._suppressed += 1
         return None
-
-
-class StderrTail:
-    """The CLI's last stderr lines, redacted, for the error event and log when the CLI fails."""
-
-    def __init__(self, size: int = STDERR_LINES) -> None:
-        self.lines: deque[str] = deque(maxlen=size)
-
-    def __call__(self, line: str) -> None:
-        cleaned = default_redactor().clean(line.rstrip())[:500]
-        if cleaned:
-            self.lines.append(cleaned)
-            log.debug("claude: %s", cleaned)
-
-    def summary(self, count: int = 3) -> str:
-        return " | ".join(list(self.lines)[-count:])

@@ -26,16 +26,66 @@ import queue
 import random
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, assert_never
 
-from runner.events import CallFailed, CallStarted, QueryResult, RunnerEvent
+from runner.events import (
+    ApiRetry,
+    AssistantText,
+    CallFailed,
+    CallFinished,
+    CallRecorded,
+    CallStarted,
+    Compacted,
+    CompactionStarted,
+    QueryResult,
+    RequestSent,
+    RunnerEvent,
+    SessionInitialized,
+    SubagentCall,
+    SubagentFinished,
+    SubagentStarted,
+    TaskFinished,
+    TaskStarted,
+    ToolFinished,
+    ToolRequested,
+    ToolResult,
+    ToolStarted,
+)
 from runner.types import QueryOutcome, QueryStart, SessionObserver, SessionOutcome, SessionStart
 
 log = logging.getLogger("runner.otel")
-START_ON = (CallStarted, CallFailed, QueryResult)
-"""Events that mean the first model request is out and answered in part: the session now waits
-for the model. (The CLI's `requesting` status comes while it still builds the request.)"""
 _END = "on_session_end"
+
+
+def model_is_answering(event: RunnerEvent) -> bool:
+    """The first model request is out and answered in part: the session now waits for the
+    model, and telemetry can be built. (The CLI's `requesting` status comes while it still
+    builds the request.)"""
+    match event:
+        case CallStarted() | CallFailed() | QueryResult():
+            return True
+        case (
+            SessionInitialized()
+            | RequestSent()
+            | CallFinished()
+            | SubagentCall()
+            | CallRecorded()
+            | AssistantText()
+            | ToolRequested()
+            | ToolStarted()
+            | ToolFinished()
+            | ToolResult()
+            | SubagentStarted()
+            | SubagentFinished()
+            | TaskStarted()
+            | TaskFinished()
+            | ApiRetry()
+            | CompactionStarted()
+            | Compacted()
+        ):
+            return False
+        case _:
+            assert_never(event)
 
 
 def warn_setup_failed(exc: BaseException) -> None:
@@ -106,7 +156,7 @@ class TelemetryWorker:
 
     def on_event(self, event: RunnerEvent) -> None:
         self._queue.put(("on_event", event))
-        if not self._started and isinstance(event, START_ON):
+        if not self._started and model_is_answering(event):
             self.start()
 
     def on_query_end(self, event: QueryOutcome) -> None:
@@ -123,13 +173,8 @@ class TelemetryWorker:
         target: SessionObserver | None = None
         try:
             target = self._build()
-        except Exception as exc:
-            log.warning(
-                "telemetry: setup failed (%s: %s); the session runs without telemetry",
-                type(exc).__name__,
-                exc,
-            )
-            log.debug("telemetry setup failure", exc_info=True)
+        except Exception as exc:  # noqa: BLE001 - telemetry never fails a session
+            warn_setup_failed(exc)
         broken = False
         try:
             while True:

@@ -1,0 +1,436 @@
+"""The ledger: every LLM call of the session recorded once, final, priced, with its owner; every
+figure (a subagent's, a query's, a model's, the session's) is a view of it.
+
+It follows the runner events on the session driver's loop, between the event adapter and the
+observers, and adds its own: `CallRecorded` when a call's figures are final, and the subagent's
+figures on `SubagentFinished`. At a query's end `end_query` records what only the end can settle
+and returns the query's figures:
+
+- main-thread calls are final at `message_stop`; a subagent's when its transcript gives them
+  (`SubagentCall`), else, when it finishes, with the stream's snapshot;
+- calls Claude Code made but did not stream (a compaction's summary) become one call with its
+  per-model totals for the query less every call seen (`observed=False`);
+- calls of a model without a price are held to the query's end and share what Claude Code's
+  reported figure leaves, by token weight (a subagent with such a call ends then);
+- Claude Code's reported cost is the check: a difference is on the query's figures, warned once.
+
+Pricing a call costs microseconds (the price snapshot is read once, ~1 ms).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from typing import assert_never
+
+from runner import pricing
+from runner.events import (
+    AGENT_TOOLS,
+    ApiRetry,
+    AssistantText,
+    CallFailed,
+    CallFinished,
+    CallRecorded,
+    CallStarted,
+    Compacted,
+    CompactionStarted,
+    QueryResult,
+    RequestSent,
+    RunnerEvent,
+    SessionInitialized,
+    SubagentCall,
+    SubagentFinished,
+    SubagentStarted,
+    TaskFinished,
+    TaskStarted,
+    ToolFinished,
+    ToolRequested,
+    ToolResult,
+    ToolStarted,
+)
+from runner.figures import (
+    Figures,
+    LedgerCall,
+    LedgerFigures,
+    ModelFigures,
+    SubagentFigures,
+    Thread,
+)
+from runner.usage import ModelUsage, Usage
+
+log = logging.getLogger("runner")
+COST_TOLERANCE_USD = 1e-9
+Price = Callable[[str | None, Usage], pricing.CallCost | None]
+
+
+@dataclass(slots=True, kw_only=True)
+class _Open:
+    """A call seen in the stream whose figures are not final yet."""
+
+    message_id: str | None
+    model: str | None
+    usage: Usage
+    stop_reason: str | None = None
+
+
+@dataclass(slots=True, kw_only=True)
+class _Query:
+    index: int
+    calls: list[LedgerCall] = field(default_factory=list)
+    open: dict[Thread, _Open] = field(default_factory=dict)
+    """The call being streamed on each thread."""
+    snapshots: dict[str, dict[str, _Open]] = field(default_factory=dict)
+    """Subagent calls seen in the stream, by thread and message id, until their transcript."""
+    held: list[tuple[LedgerCall, int | None, int | None]] = field(default_factory=list)
+    """Calls without a price (with their request/answer times), held to the query's end."""
+    finishing: list[SubagentFinished] = field(default_factory=list)
+    """Subagents whose end waits for a held call."""
+    result: QueryResult | None = None
+
+
+class Ledger:
+    """Records the session's calls. `follow` on the driver's loop, in the stream's order."""
+
+    def __init__(self, *, session_model: str | None = None, price: Price = pricing.price) -> None:
+        self._session_model = session_model
+        self._price = price
+        self._calls: list[LedgerCall] = []
+        """Every recorded call of the session (the ledger itself)."""
+        self._query: _Query | None = None
+        self._types: dict[str, str] = {}
+        self._parent: dict[str, Thread] = {}
+        """Subagent thread → the thread that started it."""
+        self._finished: set[str] = set()
+        self._reported: dict[str, ModelUsage] = {}
+        """Claude Code's cumulative per-model figures at the last query's end."""
+        self._windows: dict[str, int] = {}
+        self._reported_cost: float | None = None
+        """Claude Code's cumulative cost at the last query's end (None: never reported)."""
+        self._warned = False
+
+    # --- the stream -------------------------------------------------------------------------
+
+    def start_query(self, index: int) -> None:
+        self._query = _Query(index=index)
+
+    def follow(self, events: Iterable[RunnerEvent]) -> list[RunnerEvent]:
+        """The events with the ledger's own added (and the subagents' figures filled in)."""
+        out: list[RunnerEvent] = []
+        for event in events:
+            out.extend(self._observe(event))
+        return out
+
+    def _observe(self, event: RunnerEvent) -> list[RunnerEvent]:
+        query = self._query
+        match event:
+            case CallStarted() if query is not None:
+                out = self._cut(query, event.thread, "incomplete", event.at_ns)
+                model = event.model or (self._session_model if event.thread is None else None)
+                query.open[event.thread] = _Open(
+                    message_id=event.message_id, model=model, usage=event.usage
+                )
+                return [*out, event]
+            case CallFinished() if query is not None:
+                return [event, *self._call_finished(query, event)]
+            case CallFailed() if query is not None:
+                query.open.pop(event.thread, None)
+                call = LedgerCall(
+                    query=query.index,
+                    thread=event.thread,
+                    message_id=None,
+                    model=self._session_model if event.thread is None else None,
+                    usage=Usage(),
+                    error_type=event.error,
+                    error_message=event.message,
+                )
+                return [event, *self._record(query, call, at_ns=event.at_ns)]
+            case SubagentCall() if query is not None:
+                return [event, *self._subagent_call(query, event)]
+            case SubagentFinished() if query is not None:
+                return self._subagent_finished(query, event)
+            case SubagentStarted():
+                if event.thread is not None:
+                    self._types[event.thread] = event.agent_type or "subagent"
+                return [event]
+            case ToolRequested():
+                if event.name in AGENT_TOOLS:
+                    self._parent.setdefault(event.tool_use_id, event.thread)
+                    agent_type = event.arguments.get("subagent_type")
+                    if isinstance(agent_type, str) and agent_type:
+                        self._types.setdefault(event.tool_use_id, agent_type)
+                return [event]
+            case QueryResult():
+                if query is not None:
+                    query.result = event
+                for model, figures in event.model_usage.items():
+                    if figures.context_window:
+                        self._windows[model] = figures.context_window
+                return [event]
+            case (
+                CallStarted()
+                | CallFinished()
+                | CallFailed()
+                | SubagentCall()
+                | SubagentFinished()
+                | CallRecorded()
+                | SessionInitialized()
+                | RequestSent()
+                | AssistantText()
+                | ToolStarted()
+                | ToolFinished()
+                | ToolResult()
+                | TaskStarted()
+                | TaskFinished()
+                | ApiRetry()
+                | CompactionStarted()
+                | Compacted()
+            ):
+                return [event]  # outside a query, or nothing to record
+            case _:
+                assert_never(event)
+
+    # --- calls ------------------------------------------------------------------------------
+
+    def _call_finished(self, query: _Query, event: CallFinished) -> list[RunnerEvent]:
+        opened = query.open.pop(event.thread, None)
+        if opened is None or opened.message_id != event.message_id:
+            return []
+        opened.usage, opened.stop_reason = event.usage, event.stop_reason
+        subagent = event.thread is not None and event.thread not in self._finished
+        if subagent and not event.streamed and event.message_id:
+            # A snapshot: its final usage comes from the subagent's transcript.
+            query.snapshots.setdefault(event.thread or "", {})[event.message_id] = opened
+            return []
+        return self._record(query, self._call(query, event.thread, opened), at_ns=event.at_ns)
+
+    def _subagent_call(self, query: _Query, event: SubagentCall) -> list[RunnerEvent]:
+        thread = event.thread
+        if thread is not None and thread in self._finished:
+            return []  # too late for its subagent: the query's end counts it as unseen
+        snapshot = query.snapshots.get(thread or "", {}).pop(event.message_id, None)
+        call = LedgerCall(
+            query=query.index,
+            thread=thread,
+            message_id=event.message_id,
+            model=event.model or (snapshot.model if snapshot else None),
+            usage=event.usage,
+            stop_reason=event.stop_reason,
+        )
+        return self._record(
+            query, call, at_ns=event.at_ns, requested=event.requested_ns, answered=event.answered_ns
+        )
+
+    def _subagent_finished(self, query: _Query, event: SubagentFinished) -> list[RunnerEvent]:
+        thread = event.thread
+        if thread is None:
+            return [event]
+        out: list[RunnerEvent] = []
+        for opened in query.snapshots.pop(thread, {}).values():
+            out.extend(self._record(query, self._call(query, thread, opened), at_ns=event.at_ns))
+        if any(call.thread in self._lineage_of(thread) for call, _, _ in query.held):
+            query.finishing.append(event)  # its figures wait for the shares
+            return out
+        self._finished.add(thread)
+        return [*out, replace(event, figures=self._subagent_figures(thread))]
+
+    def _call(self, query: _Query, thread: Thread, opened: _Open) -> LedgerCall:
+        return LedgerCall(
+            query=query.index,
+            thread=thread,
+            message_id=opened.message_id,
+            model=opened.model,
+            usage=opened.usage,
+            stop_reason=opened.stop_reason,
+        )
+
+    def _cut(self, query: _Query, thread: Thread, error: str, at_ns: int) -> list[RunnerEvent]:
+        """A call whose stream never ended: recorded with what was seen, as failed."""
+        opened = query.open.pop(thread, None)
+        if opened is None:
+            return []
+        call = replace(self._call(query, thread, opened), error_type=error)
+        return self._record(query, call, at_ns=at_ns)
+
+    def _record(
+        self,
+        query: _Query,
+        call: LedgerCall,
+        *,
+        at_ns: int,
+        requested: int | None = None,
+        answered: int | None = None,
+    ) -> list[RunnerEvent]:
+        """Price a final call and record it (or hold it, without a price). A call of a subagent
+        that has already ended with its figures belongs to the query itself (so no figure
+        shown for an ended subagent ever changes)."""
+        if call.thread is not None and call.thread in self._finished:
+            call = replace(call, thread=None)
+        window = self._windows.get(call.model or "") or pricing.context_window(call.model)
+        call = replace(call, context_window=window)
+        if call.error_type is None:
+            cost = self._price(call.model, call.usage)
+            if cost is None:
+                query.held.append((call, requested, answered))
+                return []
+            call = replace(call, cost=cost, cost_source="price")
+        return [self._add(query, call, at_ns, requested, answered)]
+
+    def _add(
+        self,
+        query: _Query,
+        call: LedgerCall,
+        at_ns: int,
+        requested: int | None = None,
+        answered: int | None = None,
+    ) -> CallRecorded:
+        query.calls.append(call)
+        self._calls.append(call)
+        return CallRecorded(call=call, requested_ns=requested, answered_ns=answered, at_ns=at_ns)
+
+    # --- the end of a query -----------------------------------------------------------------
+
+    def end_query(self, failure: str | None, at_ns: int) -> tuple[list[RunnerEvent], LedgerFigures]:
+        """Record what only the query's end settles; the query's figures."""
+        query = self._query
+        if query is None:
+            return [], LedgerFigures()
+        self._query = None
+        out: list[RunnerEvent] = []
+        for thread in list(query.open):
+            out.extend(self._cut(query, thread, failure or "incomplete", at_ns))
+        for thread, snapshots in list(query.snapshots.items()):
+            for opened in snapshots.values():
+                out.extend(self._record(query, self._call(query, thread, opened), at_ns=at_ns))
+        query.snapshots.clear()
+        out.extend(self._unseen(query, at_ns))
+        reported = self._reported_growth(query)
+        out.extend(self._share(query, reported, at_ns))
+        for event in query.finishing:
+            assert event.thread is not None
+            self._finished.add(event.thread)
+            out.append(replace(event, figures=self._subagent_figures(event.thread)))
+        figures = self._figures(query.calls, reported)
+        self._check(query.index, figures)
+        return out, figures
+
+    def _reported_growth(self, query: _Query) -> float | None:
+        result = query.result
+        if result is None or result.total_cost_usd is None:
+            return None
+        growth = max(0.0, result.total_cost_usd - (self._reported_cost or 0.0))
+        self._reported_cost = result.total_cost_usd
+        return growth
+
+    def _unseen(self, query: _Query, at_ns: int) -> list[RunnerEvent]:
+        """Calls Claude Code made but did not stream: its per-model growth less every call."""
+        result = query.result
+        if result is None or not result.model_usage:
+            return []
+        now = result.model_usage
+        before, self._reported = self._reported, dict(now)
+        grown = {m: f.usage - (before[m].usage if m in before else Usage()) for m, f in now.items()}
+        seen = sum((c.usage for c in query.calls), Usage())
+        seen = sum((c.usage for c, _, _ in query.held), seen)
+        unseen = sum(grown.values(), Usage()) - seen
+        if unseen.negative or unseen.total_input_tokens == 0:
+            return []  # nothing unseen, or figures that do not line up: left to the check
+        model = max(grown, key=lambda m: grown[m].total_input_tokens)
+        call = LedgerCall(
+            query=query.index,
+            thread=None,
+            message_id=None,
+            model=model,
+            usage=unseen,
+            observed=False,
+        )
+        return self._record(query, call, at_ns=at_ns)
+
+    def _share(self, query: _Query, reported: float | None, at_ns: int) -> list[RunnerEvent]:
+        """Calls without a price share what the reported figure leaves (or cost nothing)."""
+        held, query.held = query.held, []
+        if not held:
+            return []
+        left = max(0.0, (reported or 0.0) - sum(c.cost_usd for c in query.calls))
+        parts = pricing.share(left, [c.usage for c, _, _ in held]) if reported else None
+        out: list[RunnerEvent] = []
+        for n, (call, requested, answered) in enumerate(held):
+            if parts is not None:
+                call = replace(
+                    call, cost=pricing.CallCost(unsplit=parts[n]), cost_source="reported_share"
+                )
+            out.append(self._add(query, call, at_ns, requested, answered))
+        return out
+
+    def _check(self, index: int, figures: LedgerFigures) -> None:
+        difference = figures.cost_difference_usd
+        if difference is None or self._warned:
+            return
+        self._warned = True
+        log.warning(
+            "query %d: LLM calls priced at $%.6f, Claude Code reported $%.6f (difference $%.6f, "
+            "on the query span as agentic_session.cost.difference_usd); prices come from "
+            "genai-prices",
+            index,
+            figures.total.cost_usd,
+            figures.reported_cost_usd or 0.0,
+            difference,
+        )
+
+    # --- views ------------------------------------------------------------------------------
+
+    def _lineage_of(self, thread: str) -> set[Thread]:
+        """The thread and every subagent it started, transitively."""
+        family: set[Thread] = {thread}
+        grew = True
+        while grew:
+            grew = False
+            for child, parent in self._parent.items():
+                if parent in family and child not in family:
+                    family.add(child)
+                    grew = True
+        return family
+
+    def _subagent_figures(
+        self, thread: str, calls: list[LedgerCall] | None = None
+    ) -> SubagentFigures:
+        family = self._lineage_of(thread)
+        return SubagentFigures(
+            thread=thread,
+            parent=self._parent.get(thread),
+            agent_type=self._types.get(thread, "subagent"),
+            figures=Figures.of([c for c in (calls or self._calls) if c.thread in family]),
+        )
+
+    def _figures(self, calls: list[LedgerCall], reported: float | None) -> LedgerFigures:
+        total = Figures.of(calls)
+        difference = None
+        if reported is not None:
+            gap = reported - total.cost_usd
+            if abs(gap) > max(COST_TOLERANCE_USD, reported * 1e-9):
+                difference = gap
+        threads = list(dict.fromkeys(c.thread for c in calls if c.thread is not None))
+        by_model: dict[str, list[LedgerCall]] = {}
+        for call in calls:
+            by_model.setdefault(call.model or "unknown", []).append(call)
+        return LedgerFigures(
+            total=total,
+            subagents=tuple(self._subagent_figures(t, calls) for t in threads),
+            models=tuple(
+                ModelFigures(
+                    model=model,
+                    figures=Figures.of(model_calls),
+                    context_window=self._windows.get(model) or pricing.context_window(model),
+                    reported_cost_usd=self._reported[model].cost_usd
+                    if model in self._reported
+                    else None,
+                )
+                for model, model_calls in by_model.items()
+            ),
+            reported_cost_usd=reported,
+            cost_difference_usd=difference,
+        )
+
+    def session_figures(self) -> LedgerFigures:
+        """Every call of the session so far (reported: Claude Code's cumulative figure)."""
+        return self._figures(self._calls, self._reported_cost)

@@ -1,0 +1,129 @@
+"""The tree builder's part for tool calls: a tool node per tool_use id, from its request (or its
+PreToolUse hook) to its PostToolUse hook (or, without hooks, its result), with the call that
+asked for it. An Agent tool also waits for the subagent it started, which nests under it: a
+background subagent outlives its tool call's return."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+from runner.events import AGENT_TOOLS, ToolFinished, ToolRequested, ToolResult, ToolStarted
+from runner.otel.lifecycle import Lifecycle
+from runner.otel.tree import ChatNode, Node, ToolNode
+
+RECENT_TOOLS = 256
+"""Finished tool ids remembered, so a late hook or result never opens a phantom tool."""
+
+
+class Tools:
+    def __init__(self, life: Lifecycle) -> None:
+        self._life = life
+        self._open: dict[str, ToolNode] = {}
+        self._recent: OrderedDict[str, None] = OrderedDict()
+        self._released: set[str] = set()
+        """Agent tool calls whose subagent has finished."""
+
+    def reset(self) -> None:
+        self._open.clear()
+        self._released.clear()
+
+    def get(self, tool_use_id: str | None) -> ToolNode | None:
+        return self._open.get(tool_use_id) if tool_use_id else None
+
+    def requested(
+        self, event: ToolRequested, owner: Node | None, requested_by: ChatNode | None
+    ) -> None:
+        tool = self._tool(event.tool_use_id, event.at_ns, owner)
+        if tool is None:
+            return
+        tool.name = event.name
+        tool.requested_by = event.message_id
+        tool.requested_by_chat = requested_by
+        if self._life.capture or event.name in AGENT_TOOLS:
+            tool.arguments = event.arguments
+
+    def started(self, event: ToolStarted, owner: Node | None) -> None:
+        tool = self._tool(event.tool_use_id, event.at_ns, owner)
+        if tool is None:
+            return
+        tool.name = event.name or tool.name
+        if tool.arguments is None and (self._life.capture or tool.name in AGENT_TOOLS):
+            tool.arguments = event.arguments
+        if not tool.started:
+            tool.start_ns = event.at_ns
+            self._life.start(tool)
+
+    def finished(self, event: ToolFinished, owner: Node | None) -> None:
+        tool = self._tool(event.tool_use_id, event.at_ns, owner)
+        if tool is None:
+            return
+        if event.name:
+            tool.name = event.name
+        if not tool.started and event.duration_ms is not None:
+            tool.start_ns = event.at_ns - event.duration_ms * 1_000_000
+        if event.error is not None:
+            tool.error_type = "interrupted" if event.interrupted else "tool_error"
+            tool.error_message = event.error[:500]
+        if self._life.capture and tool.result is None:
+            tool.result = event.response
+        tool.result_chars = event.response_chars
+        self._ran(tool, event.at_ns)
+
+    def result(self, event: ToolResult) -> None:
+        """The result on its way to the model: the end, for a tool without hooks."""
+        tool = self._open.get(event.tool_use_id)
+        if tool is None:
+            return
+        if self._life.capture:
+            tool.result = event.content
+        tool.result_chars = event.chars
+        if event.is_error and tool.error_type is None:
+            tool.error_type = "tool_error"
+            tool.error_message = event.text[:500]
+        if not tool.ran:
+            self._ran(tool, event.at_ns)
+
+    def release(self, tool_use_id: str | None, at_ns: int) -> None:
+        """The subagent an Agent tool started has finished."""
+        if tool_use_id is None:
+            return
+        self._released.add(tool_use_id)
+        tool = self._open.get(tool_use_id)
+        if tool is not None and tool.ran:
+            self._end(tool, max(at_ns, tool.end_ns or at_ns))
+
+    def end_query(self, failure: str | None, at_ns: int) -> None:
+        for tool in list(self._open.values()):
+            if tool.started or tool.ran:
+                if not tool.ran:
+                    tool.error_type = tool.error_type or failure
+                self._end(tool, tool.end_ns if tool.ran and tool.end_ns else at_ns)
+        self.reset()
+
+    def _tool(self, tool_use_id: str, at_ns: int, owner: Node | None) -> ToolNode | None:
+        """The open tool with this id, opened if new; None if it already finished."""
+        tool = self._open.get(tool_use_id)
+        if tool is None:
+            if tool_use_id in self._recent:
+                return None
+            tool = ToolNode(
+                key=self._life.key("tool"), parent=owner, start_ns=at_ns, tool_use_id=tool_use_id
+            )
+            self._open[tool_use_id] = tool
+        return tool
+
+    def _ran(self, tool: ToolNode, at_ns: int) -> None:
+        tool.ran = True
+        tool.end_ns = at_ns
+        self._life.start(tool)
+        if tool.name in AGENT_TOOLS and tool.tool_use_id not in self._released:
+            return  # ends with its subagent
+        self._end(tool, at_ns)
+
+    def _end(self, tool: ToolNode, at_ns: int) -> None:
+        tool.end_ns = at_ns
+        self._life.finish(tool, at_ns)
+        self._open.pop(tool.tool_use_id, None)
+        self._recent[tool.tool_use_id] = None
+        if len(self._recent) > RECENT_TOOLS:
+            self._recent.popitem(last=False)

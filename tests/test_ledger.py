@@ -1,0 +1,175 @@
+"""The ledger: every LLM call recorded once, final, exactly priced, with its owner; every figure
+is a view of it."""
+
+from __future__ import annotations
+
+import pytest
+
+from runner.events import (
+    CallFailed,
+    CallFinished,
+    CallRecorded,
+    CallStarted,
+    QueryResult,
+    RunnerEvent,
+    SubagentCall,
+    SubagentFinished,
+    SubagentStarted,
+    ToolRequested,
+)
+from runner.ledger import Ledger
+from runner.pricing import price
+from runner.usage import ModelUsage, Usage
+
+SONNET = "claude-sonnet-4-5"
+
+
+def _recorded(events: list[RunnerEvent]) -> list[CallRecorded]:
+    return [e for e in events if isinstance(e, CallRecorded)]
+
+
+def _call(
+    thread: str | None,
+    message_id: str,
+    usage: Usage,
+    at: int,
+    streamed: bool = True,
+    model: str | None = SONNET,
+) -> list[RunnerEvent]:
+    return [
+        CallStarted(
+            thread=thread, message_id=message_id, model=model, usage=usage, streamed=streamed,
+            at_ns=at,
+        ),
+        CallFinished(
+            thread=thread, message_id=message_id, usage=usage, stop_reason="end_turn",
+            streamed=streamed, at_ns=at + 1,
+        ),
+    ]  # fmt: skip
+
+
+def _result(cost: float | None, model_usage: dict[str, ModelUsage] | None = None) -> QueryResult:
+    return QueryResult(
+        subtype="success", is_error=False, num_turns=1, duration_ms=1, usage=Usage(),
+        total_cost_usd=cost, api_error_status=None, errors=(), result="ok", sdk_session_id="s",
+        model_usage=model_usage or {}, at_ns=9,
+    )  # fmt: skip
+
+
+def test_a_streamed_call_is_recorded_once_at_its_end_with_its_exact_price() -> None:
+    ledger = Ledger(session_model=SONNET)
+    ledger.start_query(1)
+    usage = Usage(input_tokens=100, output_tokens=10, cache_read_input_tokens=50)
+    (recorded,) = _recorded(ledger.follow(_call(None, "m1", usage, 1)))
+    assert recorded.call.usage == usage and recorded.call.cost == price(SONNET, usage)
+    assert recorded.call.cost_source == "price" and recorded.call.query == 1
+    events, figures = ledger.end_query(None, 10)
+    assert events == [] and figures.total.calls == 1
+    assert figures.total.cost_usd == recorded.call.cost_usd
+
+
+def test_a_subagents_call_waits_for_its_transcript_and_its_end_carries_final_figures() -> None:
+    ledger = Ledger(session_model=SONNET)
+    ledger.start_query(1)
+    snapshot = Usage(input_tokens=30, output_tokens=1)
+    final = Usage(input_tokens=30, output_tokens=11)
+    ledger.follow(
+        [ToolRequested(thread=None, message_id="m0", tool_use_id="ta", name="Agent",
+                       arguments={"subagent_type": "Explore"}, at_ns=0),
+         SubagentStarted(thread="ta", agent_id="a1", agent_type="Explore", at_ns=1)]
+    )  # fmt: skip
+    assert _recorded(ledger.follow(_call("ta", "s1", snapshot, 2, streamed=False))) == []
+    from_transcript = SubagentCall(
+        thread="ta", agent_id="a1", message_id="s1", model=SONNET, usage=final,
+        stop_reason="end_turn", requested_ns=2, answered_ns=3, at_ns=5,
+    )  # fmt: skip
+    events = ledger.follow([from_transcript, SubagentFinished(thread="ta", agent_id="a1", at_ns=5)])
+    (recorded,) = _recorded(events)
+    assert recorded.call.usage == final and recorded.call.thread == "ta"
+    finished = events[-1]
+    assert isinstance(finished, SubagentFinished) and finished.figures is not None
+    assert finished.figures.figures.calls == 1
+    assert finished.figures.figures.cost_usd == recorded.call.cost_usd
+    # A record that arrives after the subagent ended changes none of its figures.
+    late = SubagentCall(
+        thread="ta", agent_id="a1", message_id="s2", model=SONNET, usage=final,
+        stop_reason="end_turn", requested_ns=6, answered_ns=7, at_ns=8,
+    )  # fmt: skip
+    assert _recorded(ledger.follow([late])) == []
+    _, figures = ledger.end_query(None, 10)
+    (sub,) = figures.subagents
+    assert sub.figures == finished.figures.figures and sub.agent_type == "Explore"
+
+
+def test_a_subagent_call_the_transcript_never_gives_keeps_its_snapshot() -> None:
+    ledger = Ledger(session_model=SONNET)
+    ledger.start_query(1)
+    snapshot = Usage(input_tokens=30, output_tokens=1)
+    ledger.follow(_call("ta", "s1", snapshot, 2, streamed=False))
+    events = ledger.follow([SubagentFinished(thread="ta", agent_id="a1", at_ns=5)])
+    (recorded,) = _recorded(events)
+    assert recorded.call.usage == snapshot
+
+
+def test_a_failed_call_counts_as_a_call_without_usage_or_cost() -> None:
+    ledger = Ledger(session_model=SONNET)
+    ledger.start_query(1)
+    events = ledger.follow([CallFailed(thread=None, error="server_error", message="529", at_ns=1)])
+    (recorded,) = _recorded(events)
+    assert recorded.call.error_type == "server_error" and recorded.call.cost is None
+    _, figures = ledger.end_query("model_error", 2)
+    assert figures.total.calls == 1 and figures.total.cost_usd == 0.0
+
+
+def test_a_stream_cut_before_its_end_is_recorded_as_failed_at_the_query_end() -> None:
+    ledger = Ledger(session_model=SONNET)
+    ledger.start_query(1)
+    ledger.follow(_call(None, "m1", Usage(input_tokens=5), 1)[:1])
+    events, figures = ledger.end_query("timeout", 5)
+    (recorded,) = _recorded(events)
+    assert recorded.call.error_type == "timeout" and figures.total.calls == 1
+
+
+def test_calls_claude_code_did_not_stream_become_one_unobserved_call() -> None:
+    ledger = Ledger(session_model=SONNET)
+    ledger.start_query(1)
+    seen = Usage(input_tokens=100, output_tokens=10)
+    ledger.follow(_call(None, "m1", seen, 1))
+    summary = Usage(input_tokens=900, output_tokens=200)
+    reported = {SONNET: ModelUsage(usage=seen + summary, cost_usd=None)}
+    ledger.follow([_result(None, reported)])
+    events, figures = ledger.end_query(None, 10)
+    (unseen,) = _recorded(events)
+    assert unseen.call.usage == summary and not unseen.call.observed
+    assert figures.total.calls == 2
+
+
+def test_a_model_without_a_price_shares_what_the_reported_figure_leaves() -> None:
+    ledger = Ledger(session_model="my-proxy-model")
+    ledger.start_query(1)
+    usage = Usage(input_tokens=10, output_tokens=2)
+    assert _recorded(ledger.follow(_call(None, "m1", usage, 1, model=None))) == []  # held
+    ledger.follow([_result(0.25)])
+    events, figures = ledger.end_query(None, 10)
+    (shared,) = _recorded(events)
+    assert shared.call.cost_source == "reported_share"
+    assert shared.call.cost_usd == pytest.approx(0.25)
+    assert figures.cost_difference_usd is None
+
+
+def test_the_reported_figure_is_the_check_per_query_from_a_cumulative_one() -> None:
+    ledger = Ledger(session_model=SONNET)
+    usage = Usage(input_tokens=1000, output_tokens=100)
+    cost = price(SONNET, usage)
+    assert cost is not None
+    for index, cumulative in ((1, cost.total), (2, cost.total * 2 + 0.5)):
+        ledger.start_query(index)
+        ledger.follow([*_call(None, f"m{index}", usage, index * 10), _result(cumulative)])
+        _, figures = ledger.end_query(None, index * 10 + 5)
+        assert figures.total.cost_usd == pytest.approx(cost.total)
+    assert figures.reported_cost_usd == pytest.approx(cost.total + 0.5)
+    assert figures.cost_difference_usd == pytest.approx(0.5)
+    session = ledger.session_figures()
+    assert session.total.calls == 2 and session.reported_cost_usd == pytest.approx(
+        2.5 * 0 + cumulative
+    )
