@@ -123,7 +123,7 @@ class MlflowServer:
         """One small trace exported and read back: the worker imports its translation and pricing
         code and the client side its modules, so later requests take their steady time."""
         started = time.monotonic()
-        experiment_id = self.create_experiment("warm-up")
+        experiment_id = self.create_experiment(f"warm-up-{time.time_ns()}")
         provider = TracerProvider()
         memory = InMemorySpanExporter()
         provider.add_span_processor(SimpleSpanProcessor(memory))
