@@ -35,7 +35,7 @@ _EMPTY: Attributes = MappingProxyType({})
 class CliSpanEvent:
     name: str
     time_ns: int
-    attributes: Attributes = _EMPTY
+    attributes: Attributes = field(default_factory=lambda: _EMPTY)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -53,10 +53,10 @@ class CliSpan:
     end_ns: int
     status: SpanStatus = "unset"
     status_message: str = ""
-    attributes: Attributes = _EMPTY
+    attributes: Attributes = field(default_factory=lambda: _EMPTY)
     events: tuple[CliSpanEvent, ...] = ()
     scope: str = ""
-    resource: Attributes = field(default=_EMPTY, repr=False)
+    resource: Attributes = field(default_factory=lambda: _EMPTY, repr=False)
     """Shared by every record of one request (service.name, service.version = CLI version)."""
 
 
@@ -71,10 +71,10 @@ class CliLogEvent:
     time_ns: int
     trace_id: int
     span_id: int
-    attributes: Attributes = _EMPTY
+    attributes: Attributes = field(default_factory=lambda: _EMPTY)
     severity: str = ""
     scope: str = ""
-    resource: Attributes = field(default=_EMPTY, repr=False)
+    resource: Attributes = field(default_factory=lambda: _EMPTY, repr=False)
 
 
 CliRecord: TypeAlias = CliSpan | CliLogEvent
