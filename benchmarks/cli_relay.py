@@ -139,7 +139,9 @@ def session_script(delay: float) -> list[Any]:
     return steps
 
 
-def one_session(variant: str, delay: float) -> tuple[float, int]:
+def one_session(variant: str, delay: float) -> tuple[float, float, float, int]:
+    """Wall time, time to the first LLM request, time from the last answer to the end, and
+    the records the relay delivered."""
     got = [0]
 
     def sink(record: CliRecord) -> None:
@@ -168,9 +170,12 @@ def one_session(variant: str, delay: float) -> tuple[float, int]:
                 allowed_tools=("Bash",),
                 cli_env=cli_env,
             )
-            started = time.perf_counter()
+            started, started_epoch = time.perf_counter(), time.time()
             outcome = run_session(config, EventWriter(io.StringIO()), [])
-            wall = time.perf_counter() - started
+            wall, ended_epoch = time.perf_counter() - started, time.time()
+            calls = server.message_calls
+            first = min(c.started for c in calls) - started_epoch
+            after_last = ended_epoch - max(c.ended for c in calls)
             relay.stop(3)
             if not outcome.ok:
                 raise RuntimeError(f"{variant}: {outcome.error_message}")
@@ -179,18 +184,22 @@ def one_session(variant: str, delay: float) -> tuple[float, int]:
         server.stop()
         os.environ.clear()
         os.environ.update(saved)
-    return wall, got[0]
+    return wall, first, after_last, got[0]
 
 
 def session_cost(runs: int, delay: float) -> str:
     variants = ["off", "relayed", "relay gone"]
     walls: dict[str, list[float]] = {v: [] for v in variants}
+    firsts: dict[str, list[float]] = {v: [] for v in variants}
+    lasts: dict[str, list[float]] = {v: [] for v in variants}
     records: dict[str, list[int]] = {v: [] for v in variants}
     one_session("off", delay)  # warm the CLI binary's pages
     for _ in range(runs):
         for variant in variants:  # interleaved: drift hits every variant alike
-            wall, got = one_session(variant, delay)
+            wall, first, after_last, got = one_session(variant, delay)
             walls[variant].append(wall)
+            firsts[variant].append(first)
+            lasts[variant].append(after_last)
             records[variant].append(got)
     off = statistics.median(walls["off"])
     rows = [
@@ -199,13 +208,15 @@ def session_cost(runs: int, delay: float) -> str:
         f"6 LLM calls ({delay * 1000:.0f} ms to first byte each), 5 Bash tools; the runner's "
         f"session driver, no runner telemetry; median of {runs} runs, interleaved.",
         "",
-        "| CLI telemetry | session wall time | vs off | records relayed |",
-        "|---|---|---|---|",
+        "| CLI telemetry | session wall time | vs off | start → first LLM request "
+        "| last answer → session end | records relayed |",
+        "|---|---|---|---|---|---|",
     ]
     for variant in variants:
         s = stats(walls[variant])
         rows.append(
             f"| {variant} | {fmt(s)} | {s['median'] - off:+.3f} s | "
+            f"{fmt(stats(firsts[variant]))} | {fmt(stats(lasts[variant]))} | "
             f"{statistics.median(records[variant]):.0f} |"
         )
     return "\n".join([*rows, ""])

@@ -292,7 +292,8 @@ def run(name: str, scenario: Scenario, out_dir: Path) -> Path:
         outcome = run_session(config, EventWriter(out), [], stdin=stdin)
         ended = round(time.time() - capture.t0, 3)
         time.sleep(3)  # anything the CLI sends late (it has exited: nothing should come)
-        hooks_ran = (root / "hooks-ran.txt").read_text() if (root / "hooks-ran.txt").exists() else ""
+        ran = root / "hooks-ran.txt"
+        hooks_ran = ran.read_text() if ran.exists() else ""
         os.environ.clear()
         os.environ.update(saved)
     server.stop()

@@ -164,6 +164,10 @@ def test_one_allowed_tool_gives_the_measured_tree_under_the_session_span(
         assert a["gen_ai.operation.name"] == "chat" and a["attempt"] == 1
         assert a["success"] is True and isinstance(a["ttft_ms"], int)
         assert not {"response_id", "request_id", "message_id", "gen_ai.response.id"} & set(a)
+        # Same clock: the span encloses the HTTP exchange the scripted server saw (5 ms slack).
+        assert (
+            span.start_ns / 1e9 - 0.005 <= call.started <= call.ended <= span.end_ns / 1e9 + 0.005
+        )
     (tool_use_id,) = served[0].tool_use_ids
     assert tool.attributes["tool_use_id"] == tool.attributes["gen_ai.tool.call.id"] == tool_use_id
     assert tool.attributes["gen_ai.tool.name"] == "Bash"
