@@ -26,7 +26,13 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExportResult
 
-from runner.cli_telemetry import CliLogEvent, CliRecord, CliSpan, CliTelemetryRelay
+from runner.cli_telemetry import (
+    CliLogEvent,
+    CliRecord,
+    CliSpan,
+    CliTelemetryRelay,
+    RelayCounts,
+)
 from tests.cli_telemetry.helpers import Collected, wait_for
 
 
@@ -283,6 +289,14 @@ def test_an_exporter_aimed_at_a_closed_relay_fails_within_its_own_timeout() -> N
     result = exporter.export([span])  # type: ignore[list-item]
     assert result is SpanExportResult.FAILURE
     assert time.monotonic() - started < 10
+
+
+def test_a_relay_that_never_started_stops_and_closes_at_once() -> None:
+    relay = CliTelemetryRelay(lambda record: None)
+    started = time.monotonic()
+    assert relay.stop(5) == RelayCounts()
+    relay.close()
+    assert time.monotonic() - started < 1.0
 
 
 def _span_request(spans: int) -> bytes:

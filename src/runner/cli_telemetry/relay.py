@@ -145,7 +145,8 @@ class CliTelemetryRelay:
             self._stopped = True
         if not already:
             self._queue.put(_STOP)
-        self._decoder.join(max(0.0, timeout_s))
+        if self._decoder.ident is not None:  # started
+            self._decoder.join(max(0.0, timeout_s))
         if self._decoder.is_alive():
             self._count_late_in_queue()
         return self.counts()
