@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import random
 import re
+import threading
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from runner.channels import EventWriter
-from runner.cli_telemetry import CliSpan, CliTelemetryRelay, RelayCounts
+from runner.cli_telemetry import CliRecord, CliSpan, CliTelemetryRelay, RelayCounts
 from runner.config import RunnerConfig
 from runner.launcher import run_session
 from runner.offline import OfflineMessagesServer, offline_environment
@@ -60,10 +61,19 @@ def run_relayed(
     *,
     allowed_tools: tuple[str, ...] = ("Bash",),
     close_relay_first: bool = False,
+    close_relay_on_first_span: bool = False,
     extra_env: dict[str, str] | None = None,
 ) -> Relayed:
     collected = Collected()
-    relay = CliTelemetryRelay(collected.add).start()
+    closing: list[threading.Timer] = []
+
+    def sink(record: CliRecord) -> None:
+        collected.add(record)
+        if close_relay_on_first_span and isinstance(record, CliSpan) and not closing:
+            closing.append(threading.Timer(0.2, relay.close))  # not on the relay's own thread
+            closing[0].start()
+
+    relay = CliTelemetryRelay(sink).start()
     server = OfflineMessagesServer(script).start()
     try:
         workspace = tmp_path / "workspace"
@@ -259,3 +269,19 @@ def test_a_relay_that_is_gone_neither_fails_nor_delays_the_session(
     assert r.outcome.ok, r.outcome.error_message
     assert r.collected.records == []
     assert r.seconds < 30  # a few seconds on a busy machine; a hang would be minutes
+
+
+def test_a_relay_killed_mid_session_leaves_the_session_and_the_cli_unharmed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first call's span reaches the relay within the export interval (1 s) while a tool
+    runs; then the relay goes away: the CLI's later exports are refused, the session completes.
+    (Measured: the CLI's exit then waits ~5.5 s, its exporter retrying; hence the runner keeps
+    the relay's listener open until the CLI has exited: `stop` does, only `close` does not.)"""
+    script = [bash("sleep 4", Usage(100, 10)), text("Done.", Usage(100, 10))]
+    r = run_relayed(tmp_path, monkeypatch, script, close_relay_on_first_span=True)
+    assert r.outcome.ok, r.outcome.error_message
+    names = {s.name for s in r.collected.spans}
+    assert "claude_code.llm_request" in names  # live: exported during the tool
+    assert "claude_code.interaction" not in names  # ended after the relay was gone
+    assert r.seconds < 60, r.seconds
