@@ -129,6 +129,7 @@ class TelemetrySettings:
             tracestate=env.get(TRACESTATE) or None,
             environment=env.get(LANGFUSE_TRACING_ENVIRONMENT, "").strip() or None,
             schedule_delay_ms=_schedule_delay(env, warnings),
+            cli_telemetry=bool(flag(RUNNER_CLI_TELEMETRY)),  # both paths: the relay serves each
         )
         mode = env.get(TELEMETRY_MODE, "").strip().lower() or "otel"
         if mode not in MODES:
@@ -197,7 +198,6 @@ class TelemetrySettings:
             metrics=tuple(metrics),
             protocol=protocol or "http/protobuf",
             langfuse=langfuse,
-            cli_telemetry=bool(flag(RUNNER_CLI_TELEMETRY)),
             warnings=tuple(warnings),
             **base,  # type: ignore[arg-type]
         )
