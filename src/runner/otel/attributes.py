@@ -16,6 +16,12 @@ DESIGN.md):
   name) and `completion_start_time` (Langfuse's time to first token).
 - Content (prompts, completions, tool arguments, results) only when capture is on, redacted
   and truncated leaf by leaf (runner.otel.content); the outcome summary is not content.
+- MLflow (its OTLP ingestion, measured on a real server): `mlflow.spanType` on every span (the
+  stored, filterable type), the exact price as `mlflow.llm.cost` on chat spans (else it prices
+  calls from its own table, without 1-hour writes), the trace's name and tags as root
+  `mlflow.traceTag.*`. Langfuse reads none of these as type, model, usage or cost: one span
+  serves every backend (weighed against per-destination dialects: no attribute needed by one
+  backend makes another count twice, so a second rendering would only cost CPU and bytes).
 
 Every function returns a fresh dict without None values.
 """
@@ -111,15 +117,33 @@ def span_name(node: Node) -> str:
 # --- at start ---------------------------------------------------------------------------------
 
 
+def mlflow_span_type(node: Node) -> str:
+    if isinstance(node, SessionNode | QueryNode | AgentNode):
+        return sc.MLFLOW_AGENT
+    if isinstance(node, ChatNode):
+        return sc.MLFLOW_CHAT_MODEL
+    if isinstance(node, ToolNode):
+        return sc.MLFLOW_TOOL
+    return sc.MLFLOW_UNKNOWN
+
+
 def start_attributes(node: Node, content: ContentPolicy) -> Attributes:
     """What is known when the node's work starts (the span's creation attributes)."""
+    return {sc.MLFLOW_SPAN_TYPE: mlflow_span_type(node), **_start(node, content)}
+
+
+def _start(node: Node, content: ContentPolicy) -> Attributes:
     if isinstance(node, SessionNode):
         out: Attributes = {
             sc.AGENTIC_SESSION_MODEL: node.model,
             sc.AGENTIC_SESSION_INTERACTIVE: node.interactive,
             sc.AGENTIC_SESSION_WORKSPACE: node.workspace,
             **{sc.LANGFUSE_TRACE_METADATA_PREFIX + k: v for k, v in metadata(node).items()},
+            **{sc.MLFLOW_TRACE_TAG_PREFIX + k: v for k, v in metadata(node).items()},
+            sc.MLFLOW_TRACE_TAG_PREFIX + sc.MLFLOW_TRACE_NAME_TAG: sc.SESSION_SPAN,
         }
+        if node.tenancy.user_id:
+            out[sc.MLFLOW_TRACE_TAG_PREFIX + "user"] = node.tenancy.user_id
         if content.capture and node.prompt:
             prompt = content.text(node.prompt)
             out[sc.LANGFUSE_OBSERVATION_INPUT] = out[sc.LANGFUSE_TRACE_INPUT] = prompt
@@ -218,8 +242,13 @@ def chat_attributes(node: ChatNode, content: ContentPolicy) -> Attributes:
     if model:
         out[sc.GEN_AI_RESPONSE_MODEL] = model
     if call is not None and call.cost is not None:
-        out[sc.GEN_AI_USAGE_COST] = float(call.cost.total)
+        total = float(call.cost.total)
+        out[sc.GEN_AI_USAGE_COST] = total
         out[sc.LANGFUSE_OBSERVATION_COST_DETAILS] = json.dumps(call.cost.details())
+        output = call.cost.output if not call.cost.unsplit else 0.0
+        out[sc.MLFLOW_LLM_COST] = json.dumps(
+            {"input_cost": total - output, "output_cost": output, "total_cost": total}
+        )
     if node.message_id:
         out[sc.GEN_AI_RESPONSE_ID] = node.message_id
     if call is not None and call.stop_reason:
@@ -265,6 +294,7 @@ def _session_end(node: SessionNode) -> Attributes:
         summary = json.dumps(outcome.summary())
         out[sc.LANGFUSE_OBSERVATION_OUTPUT] = out[sc.LANGFUSE_TRACE_OUTPUT] = summary
         out[sc.AGENTIC_SESSION_STATUS] = outcome.status
+        out[sc.MLFLOW_TRACE_TAG_PREFIX + "status"] = outcome.status
         out[sc.AGENTIC_SESSION_EXIT_CODE] = outcome.exit_code
         out[sc.AGENTIC_SESSION_NUM_TURNS] = outcome.num_turns
     return out

@@ -8,6 +8,20 @@ Python semconv package marks its GEN_AI_* constants deprecated, so the strings l
 
 from typing import Final
 
+# --- MLflow's names (its OTLP ingestion, mlflow 3.17.2: notes in DESIGN.md) ------------------
+MLFLOW_SPAN_TYPE: Final = "mlflow.spanType"
+"""The stored, filterable span type (a plain string; MLflow stores it before translating)."""
+MLFLOW_LLM_COST: Final = "mlflow.llm.cost"
+"""A provided cost, JSON {"input_cost", "output_cost", "total_cost"}: MLflow takes it over its
+own price (which knows no 1-hour cache writes)."""
+MLFLOW_TRACE_TAG_PREFIX: Final = "mlflow.traceTag."
+"""On the root span: the trace's tags (`mlflow.traceTag.mlflow.traceName`: its name)."""
+MLFLOW_TRACE_NAME_TAG: Final = "mlflow.traceName"
+MLFLOW_AGENT: Final = "AGENT"
+MLFLOW_CHAT_MODEL: Final = "CHAT_MODEL"
+MLFLOW_TOOL: Final = "TOOL"
+MLFLOW_UNKNOWN: Final = "UNKNOWN"
+
 # --- span names -----------------------------------------------------------------------------
 SESSION_SPAN: Final = "agentic-session"
 """Root span of a session run; also the Langfuse trace name."""
