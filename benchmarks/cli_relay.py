@@ -36,7 +36,6 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (  # noqa: 
 )
 
 from benchmarks.run import fmt, stats  # noqa: E402
-from runner.channels import EventWriter  # noqa: E402
 from runner.cli_telemetry import CliRecord, CliTelemetryRelay  # noqa: E402
 from runner.cli_telemetry.records import decode_spans  # noqa: E402
 from runner.config import RunnerConfig  # noqa: E402
@@ -44,6 +43,7 @@ from runner.launcher import run_session  # noqa: E402
 from runner.offline import OfflineMessagesServer, offline_environment  # noqa: E402
 from runner.offline.script import Reply, ToolUse, Usage, text  # noqa: E402
 from runner.otel.cli_environment import relay_environment  # noqa: E402
+from runner.stdout_events import EventWriter  # noqa: E402
 
 CAPTURES = ROOT / "tests" / "data" / "cli_telemetry"
 

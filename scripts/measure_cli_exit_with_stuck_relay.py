@@ -20,12 +20,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.otlp_receiver import OTLPHttpReceiver
 
-from runner.channels import EventWriter
 from runner.config import RunnerConfig
 from runner.launcher import run_session
 from runner.offline import OfflineMessagesServer, offline_environment
 from runner.offline.script import Usage, bash, text
 from runner.otel.cli_environment import relay_environment
+from runner.stdout_events import EventWriter
 
 
 def run(mode: str, extra: dict[str, str]) -> None:

@@ -37,11 +37,11 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
 )
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from runner.channels import EventWriter
 from runner.config import RunnerConfig
 from runner.launcher import run_session
 from runner.offline import OfflineMessagesServer, offline_environment
 from runner.offline.script import Reply, Step, ToolUse, Usage, bash, text
+from runner.stdout_events import EventWriter
 
 MESSAGES = {
     "/v1/traces": ExportTraceServiceRequest,

@@ -77,7 +77,7 @@ def execute(overrides: Mapping[str, str]) -> int:
 
     telemetry = setup_telemetry(environ)
     config = dataclasses.replace(config, cli_env={**config.cli_env, **telemetry.cli_env})
-    outcome = run_session(config, EventWriter(), telemetry.observers)
+    outcome = run_session(config, EventWriter(), telemetry.observers, cli_relay=telemetry.relay)
     view = telemetry.trace_view()
     if view:
         sys.stderr.write(view)

@@ -1,5 +1,6 @@
-"""The session's event stream: SDK messages and hook inputs → runner events (the adapter) →
-the ledger (which records every call and adds its figures) → the observer.
+"""The session's event stream: SDK messages and hook inputs → runner events (the adapter), and
+the CLI's own telemetry records (the CLI adapter) → the ledger (which records every call and
+adds its figures) → the observer.
 
 The session driver feeds it; so do tests and benchmarks, which thereby exercise the same path.
 """
@@ -10,6 +11,8 @@ import time
 from dataclasses import replace
 from typing import Any
 
+from runner.cli_adapter import CliAdapter
+from runner.cli_telemetry import CliRecord
 from runner.event_adapter import EventAdapter
 from runner.events import RunnerEvent
 from runner.figures import LedgerFigures
@@ -22,6 +25,11 @@ class EventStream:
         self.observer = observer
         self.adapter = EventAdapter()
         self.ledger = Ledger(session_model=session_model)
+        self.cli = CliAdapter(self.adapter.subagents.thread_of)
+        self.cli_records = 0
+        """The CLI's own records received (RUNNER_CLI_TELEMETRY)."""
+        self.cli_last_ns = 0
+        """When the last of them arrived (wall clock)."""
 
     def start_query(self, event: QueryStart) -> None:
         self.ledger.start_query(event.index)
@@ -35,6 +43,13 @@ class EventStream:
     def hook(self, data: dict[str, Any], at_ns: int | None = None) -> list[RunnerEvent]:
         at = time.time_ns() if at_ns is None else at_ns
         return self._emit([*self.adapter.from_hook(data, at), *self.adapter.due(at)])
+
+    def cli_record(self, record: CliRecord, at_ns: int | None = None) -> list[RunnerEvent]:
+        """One record of the CLI's own telemetry (relayed), handed on as runner events."""
+        at = time.time_ns() if at_ns is None else at_ns
+        self.cli_records += 1
+        self.cli_last_ns = at
+        return self._emit(self.cli.from_record(record, at))
 
     def end_query(self, outcome: QueryOutcome) -> QueryOutcome:
         """Settle the query's calls in the ledger; hand its end on, with its figures."""

@@ -251,6 +251,70 @@ class QueryResult:
     at_ns: int
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CliCallReported:
+    """The Claude Code CLI's own record of an LLM call (its `claude_code.llm_request` span,
+    relayed; RUNNER_CLI_TELEMETRY). The ledger matches it to its call (`call_key`) or, for a
+    call the stream never shows (a compaction's summary, a session title), records it."""
+
+    thread: Thread
+    source: str
+    """The CLI's `query_source_safe`: `sdk` (main thread), `agent.*` (a subagent), `compact`,
+    `generate_session_title`, ..."""
+    model: str | None
+    usage: Usage
+    stop_reason: str | None
+    success: bool
+    attempt: int | None
+    ttft_ms: int | None
+    duration_ms: int | None
+    speed: str | None
+    context: str | None
+    """The CLI's `llm_request.context` (`interaction`, `tool`)."""
+    start_ns: int
+    end_ns: int
+    call_key: int | None = None
+    """The ledger call it reports on (set by the ledger; None before, or when unmatched)."""
+    at_ns: int
+
+    @property
+    def streamed(self) -> bool:
+        """A call the SDK stream shows too (the session's own turns and its subagents')."""
+        return self.source == "sdk" or self.source.startswith("agent")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CliToolReported:
+    """The CLI's own record of a tool call: its permission decision and execution."""
+
+    tool_use_id: str
+    decision: str | None
+    """`accept` or `reject` (its `claude_code.tool.blocked_on_user` span)."""
+    decision_source: str | None
+    """Where the decision came from (`config`, ...)."""
+    blocked_ms: int | None
+    """How long the tool waited for the decision."""
+    execution_ms: int | None
+    """None when it never ran (refused)."""
+    success: bool | None
+    command_class: str | None
+    """Bash only: the CLI's class of the command (`shell_builtin`, `fs_mutation`, ...)."""
+    at_ns: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CliHookRan:
+    """The CLI ran the hooks of one hook event (its `hook_execution_complete` log event)."""
+
+    hook_event: str
+    hook_name: str | None
+    hooks: int | None
+    succeeded: int | None
+    blocking: int | None
+    duration_ms: int | None
+    at_ns: int
+
+
 RunnerEvent = (
     SessionInitialized
     | RequestSent
@@ -272,6 +336,9 @@ RunnerEvent = (
     | QueryResult
     | CompactionStarted
     | Compacted
+    | CliCallReported
+    | CliToolReported
+    | CliHookRan
 )
 
 

@@ -17,12 +17,18 @@ from runner.usage import Usage
 Thread = str | None
 """None for the main agent, else the id of the Agent tool call that started a subagent."""
 CostSource = Literal["price", "reported_share", "unpriced"]
+CallOrigin = Literal["stream", "transcript", "remainder", "cli"]
+"""Where a call's figures come from: the SDK stream, a subagent's transcript, Claude Code's
+per-model totals less every call seen (a call it did not stream), or the CLI's own span of a
+call the stream never shows (RUNNER_CLI_TELEMETRY)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LedgerCall:
     """One LLM call of the session, final: its usage, model, exact price and owner."""
 
+    key: int = 0
+    """The call's number in the session (1-based; 0 before it is recorded)."""
     query: int
     """The 1-based index of the query it belongs to."""
     thread: Thread
@@ -31,9 +37,13 @@ class LedgerCall:
     usage: Usage
     cost: CallCost | None = None
     cost_source: CostSource = "unpriced"
-    observed: bool = True
-    """False for a call Claude Code made but did not stream (a compaction's summary): its usage
-    is Claude Code's per-model totals for the query less every call seen."""
+    origin: CallOrigin = "stream"
+
+    @property
+    def observed(self) -> bool:
+        """False for a call Claude Code made but did not stream (a compaction's summary)."""
+        return self.origin in ("stream", "transcript")
+
     context_window: int | None = None
     error_type: str | None = None
     error_message: str | None = None

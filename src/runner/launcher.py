@@ -7,7 +7,7 @@ import logging
 import signal
 import time
 from collections.abc import Sequence
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from runner.config import RunnerConfig
 from runner.observers import ObserverGroup
@@ -15,6 +15,9 @@ from runner.session import SessionDriver
 from runner.stdin_input import InputChannel
 from runner.stdout_events import EventWriter
 from runner.types import SessionObserver, SessionOutcome
+
+if TYPE_CHECKING:
+    from runner.cli_telemetry import CliTelemetryRelay
 
 log = logging.getLogger("runner")
 
@@ -25,10 +28,12 @@ def run_session(
     observers: Sequence[SessionObserver] = (),
     *,
     stdin: TextIO | None = None,
+    cli_relay: CliTelemetryRelay | None = None,
 ) -> SessionOutcome:
     """Run the session described by `config`; stdout events go to `writer`, the stream to
-    `observers` too. Returns the outcome; never raises for a failed session."""
-    return asyncio.run(_run(config, writer, observers, stdin))
+    `observers` too; `cli_relay`: the CLI's own telemetry joins the stream. Returns the
+    outcome; never raises for a failed session."""
+    return asyncio.run(_run(config, writer, observers, stdin, cli_relay))
 
 
 async def _run(
@@ -36,13 +41,14 @@ async def _run(
     writer: EventWriter,
     observers: Sequence[SessionObserver],
     stdin: TextIO | None,
+    cli_relay: CliTelemetryRelay | None,
 ) -> SessionOutcome:
     def input_error(line: int, message: str) -> None:
         log.warning("stdin line %d skipped: %s", line, message)
         writer.emit("input_error", time.time_ns(), line=line, message=message)
 
     channel = InputChannel(stdin, on_error=input_error) if config.interactive else None
-    driver = SessionDriver(config, ObserverGroup([writer, *observers]), channel)
+    driver = SessionDriver(config, ObserverGroup([writer, *observers]), channel, cli_relay)
     loop = asyncio.get_running_loop()
     signals = (signal.SIGTERM, signal.SIGINT)
     for signum in signals:

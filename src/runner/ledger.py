@@ -8,8 +8,10 @@ and returns the query's figures:
 
 - main-thread calls are final at `message_stop`; a subagent's when its transcript gives them
   (`SubagentCall`), else, when it finishes, with the stream's snapshot;
-- calls Claude Code made but did not stream (a compaction's summary) become one call with its
-  per-model totals for the query less every call seen (`observed=False`);
+- calls Claude Code made but did not stream (a compaction's summary) are the CLI's own
+  records of them when its telemetry is relayed (`CliCallReported`, origin `cli`), else one call
+  with its per-model totals for the query less every call seen (origin `remainder`); the CLI's
+  records of streamed calls are matched to them (`call_key`), never counted again;
 - calls of a model without a price are held to the query's end and share what Claude Code's
   reported figure leaves, by token weight (a subagent with such a call ends then);
 - Claude Code's reported cost is the check: a difference is on the query's figures, warned once.
@@ -19,6 +21,7 @@ Pricing a call costs microseconds (the price snapshot is read once, ~1 ms).
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
@@ -33,6 +36,9 @@ from runner.events import (
     CallFinished,
     CallRecorded,
     CallStarted,
+    CliCallReported,
+    CliHookRan,
+    CliToolReported,
     Compacted,
     CompactionStarted,
     QueryResult,
@@ -87,6 +93,9 @@ class _Query:
     finishing: list[SubagentFinished] = field(default_factory=list)
     """Subagents whose end waits for a held call."""
     result: QueryResult | None = None
+    cli_pending: list[CliCallReported] = field(default_factory=list)
+    """The CLI's records of streamed calls the ledger has not recorded yet (a subagent's)."""
+    cli_matched: set[int] = field(default_factory=set)
 
 
 class Ledger:
@@ -97,6 +106,7 @@ class Ledger:
         self._price = price
         self._calls: list[LedgerCall] = []
         """Every recorded call of the session (the ledger itself)."""
+        self._keys = itertools.count(1)
         self._query: _Query | None = None
         self._types: dict[str, str] = {}
         self._parent: dict[str, Thread] = {}
@@ -160,6 +170,8 @@ class Ledger:
                     if isinstance(agent_type, str) and agent_type:
                         self._types.setdefault(event.tool_use_id, agent_type)
                 return [event]
+            case CliCallReported() if query is not None:
+                return self._cli_call(query, event)
             case QueryResult():
                 if query is not None:
                     query.result = event
@@ -185,6 +197,9 @@ class Ledger:
                 | ApiRetry()
                 | CompactionStarted()
                 | Compacted()
+                | CliCallReported()
+                | CliToolReported()
+                | CliHookRan()
             ):
                 return [event]  # outside a query, or nothing to record
             case _:
@@ -252,6 +267,71 @@ class Ledger:
         call = replace(self._call(query, thread, opened), error_type=error)
         return self._record(query, call, at_ns=at_ns)
 
+    # --- the CLI's own records (RUNNER_CLI_TELEMETRY) ---------------------------------------
+
+    def _cli_call(self, query: _Query, event: CliCallReported) -> list[RunnerEvent]:
+        if not event.streamed:  # a call the stream never shows: the CLI's record is the call
+            call = LedgerCall(
+                query=query.index,
+                thread=event.thread,
+                message_id=None,
+                model=event.model,
+                usage=event.usage,
+                stop_reason=event.stop_reason,
+                origin="cli",
+                error_type=None if event.success else "api_error",
+            )
+            recorded = self._record(
+                query, call, at_ns=event.at_ns, requested=event.start_ns, answered=event.end_ns
+            )
+            keys = [r.call.key for r in recorded if isinstance(r, CallRecorded)]
+            query.cli_matched.update(keys)
+            return [*recorded, replace(event, call_key=keys[0] if keys else None)]
+        match = self._cli_match(query, event)
+        if match is None:
+            query.cli_pending.append(event)  # its call is not recorded yet
+            return []
+        query.cli_matched.add(match.key)
+        return [replace(event, call_key=match.key)]
+
+    def _cli_match(self, query: _Query, event: CliCallReported) -> LedgerCall | None:
+        """The oldest recorded call of its thread with the same usage (the input side alone
+        for a call known only from a snapshot), not matched yet."""
+        candidates = [
+            c
+            for c in query.calls
+            if c.key not in query.cli_matched and c.observed and c.thread == event.thread
+        ]
+        exact = next((c for c in candidates if c.usage == event.usage), None)
+        if exact is not None:
+            return exact
+        asked = replace(event.usage, output_tokens=0)
+        return next((c for c in candidates if replace(c.usage, output_tokens=0) == asked), None)
+
+    def _cli_pending(self, query: _Query) -> list[RunnerEvent]:
+        """The CLI's records that match a call just recorded."""
+        out: list[RunnerEvent] = []
+        for event in list(query.cli_pending):
+            match = self._cli_match(query, event)
+            if match is not None:
+                query.cli_pending.remove(event)
+                query.cli_matched.add(match.key)
+                out.append(replace(event, call_key=match.key))
+        return out
+
+    def cli_outstanding(self) -> bool:
+        """The running query has calls the CLI has not reported yet, or usage only the CLI can
+        explain (the driver waits for its relay, bounded, before the query ends)."""
+        query = self._query
+        if query is None:
+            return False
+        if any(
+            c.key not in query.cli_matched and c.observed and c.error_type is None
+            for c in query.calls
+        ):
+            return True
+        return self._unexplained(query).total_input_tokens > 0
+
     def _record(
         self,
         query: _Query,
@@ -274,7 +354,7 @@ class Ledger:
                 query.held.append((call, requested, answered))
                 return []
             call = replace(call, cost=cost, cost_source="price")
-        return [self._add(query, call, at_ns, requested, answered)]
+        return self._add(query, call, at_ns, requested, answered)
 
     def _add(
         self,
@@ -283,10 +363,14 @@ class Ledger:
         at_ns: int,
         requested: int | None = None,
         answered: int | None = None,
-    ) -> CallRecorded:
+    ) -> list[RunnerEvent]:
+        call = replace(call, key=next(self._keys))
         query.calls.append(call)
         self._calls.append(call)
-        return CallRecorded(call=call, requested_ns=requested, answered_ns=answered, at_ns=at_ns)
+        recorded = CallRecorded(
+            call=call, requested_ns=requested, answered_ns=answered, at_ns=at_ns
+        )
+        return [recorded, *self._cli_pending(query)] if query.cli_pending else [recorded]
 
     # --- the end of a query -----------------------------------------------------------------
 
@@ -304,6 +388,7 @@ class Ledger:
                 out.extend(self._record(query, self._call(query, thread, opened), at_ns=at_ns))
         query.snapshots.clear()
         out.extend(self._unseen(query, at_ns))
+        query.cli_pending.clear()  # the CLI's records of calls never recorded: facts only
         reported = self._reported_growth(query)
         out.extend(self._share(query, reported, at_ns))
         for event in query.finishing:
@@ -322,19 +407,33 @@ class Ledger:
         self._reported_cost = result.total_cost_usd
         return growth
 
+    def _unexplained(self, query: _Query) -> Usage:
+        """Claude Code's per-model growth this query, less every call seen (negative or zero
+        when there is nothing unseen, or figures that do not line up)."""
+        result = query.result
+        if result is None or not result.model_usage:
+            return Usage()
+        before = self._reported
+        grown = Usage()
+        for model, figures in result.model_usage.items():
+            grown = grown + figures.usage - (before[model].usage if model in before else Usage())
+        seen = sum((c.usage for c in query.calls), Usage())
+        seen = sum((c.usage for c, _, _ in query.held), seen)
+        unseen = grown - seen
+        return Usage() if unseen.negative else unseen
+
     def _unseen(self, query: _Query, at_ns: int) -> list[RunnerEvent]:
-        """Calls Claude Code made but did not stream: its per-model growth less every call."""
+        """Calls Claude Code made but did not stream, nor the CLI report: one call of its
+        per-model growth less every call seen (origin `remainder`)."""
         result = query.result
         if result is None or not result.model_usage:
             return []
+        unseen = self._unexplained(query)
         now = result.model_usage
         before, self._reported = self._reported, dict(now)
+        if unseen.total_input_tokens == 0:
+            return []
         grown = {m: f.usage - (before[m].usage if m in before else Usage()) for m, f in now.items()}
-        seen = sum((c.usage for c in query.calls), Usage())
-        seen = sum((c.usage for c, _, _ in query.held), seen)
-        unseen = sum(grown.values(), Usage()) - seen
-        if unseen.negative or unseen.total_input_tokens == 0:
-            return []  # nothing unseen, or figures that do not line up: left to the check
         model = max(grown, key=lambda m: grown[m].total_input_tokens)
         call = LedgerCall(
             query=query.index,
@@ -342,7 +441,7 @@ class Ledger:
             message_id=None,
             model=model,
             usage=unseen,
-            observed=False,
+            origin="remainder",
         )
         return self._record(query, call, at_ns=at_ns)
 
@@ -359,7 +458,7 @@ class Ledger:
                 call = replace(
                     call, cost=pricing.CallCost(unsplit=parts[n]), cost_source="reported_share"
                 )
-            out.append(self._add(query, call, at_ns, requested, answered))
+            out.extend(self._add(query, call, at_ns, requested, answered))
         return out
 
     def _check(self, index: int, figures: LedgerFigures) -> None:

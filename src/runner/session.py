@@ -11,7 +11,8 @@ import asyncio
 import contextlib
 import logging
 import time
-from typing import TYPE_CHECKING, Any, assert_never
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from runner.api_retries import RetryWatch
 from runner.cli_stderr import StderrTail
@@ -26,28 +27,9 @@ from runner.errors import (
 )
 from runner.event_stream import EventStream
 from runner.events import (
-    ApiRetry,
-    AssistantText,
-    CallFailed,
-    CallFinished,
-    CallRecorded,
-    CallStarted,
-    Compacted,
-    CompactionStarted,
     QueryResult,
-    RequestSent,
-    RunnerEvent,
-    SessionInitialized,
-    SubagentCall,
-    SubagentFinished,
-    SubagentStarted,
-    TaskFinished,
-    TaskStarted,
-    ToolFinished,
-    ToolRequested,
-    ToolResult,
-    ToolStarted,
 )
+from runner.query_watch import QueryWatch
 from runner.types import (
     QueryOutcome,
     QueryStart,
@@ -60,6 +42,7 @@ from runner.types import (
 if TYPE_CHECKING:
     from claude_agent_sdk import ClaudeAgentOptions, ClaudeSDKClient
 
+    from runner.cli_telemetry import CliRecord, CliTelemetryRelay
     from runner.stdin_input import InputChannel
 
 log = logging.getLogger("runner")
@@ -67,6 +50,12 @@ log = logging.getLogger("runner")
 HOOK_EVENTS = ("PreToolUse", "PostToolUse", "PostToolUseFailure", "SubagentStart", "SubagentStop")
 INTERRUPT_GRACE_S = 2.0
 """How long to wait for the CLI to acknowledge an interrupt before leaving the client."""
+CLI_SETTLE_S = 1.5
+"""With the CLI's telemetry relayed: how long a query's end may wait for the CLI's records of
+its calls (it exports every quarter second: runner.otel.cli_environment)."""
+CLI_QUIET_S = 0.3
+"""... and then for its log events (hooks), exported on their own quarter-second timer: until
+the relay has been quiet this long."""
 CLOSE_GRACE_S = 15.0
 """Beyond TIMEOUT, how long starting and closing the CLI may take before the session is cut."""
 
@@ -88,6 +77,7 @@ class SessionDriver:
         config: RunnerConfig,
         observer: SessionObserver,
         input_channel: InputChannel | None = None,
+        cli_relay: CliTelemetryRelay | None = None,
     ) -> None:
         self.config = config
         self.observer = observer
@@ -97,6 +87,7 @@ class SessionDriver:
         self._task: asyncio.Task[Any] | None = None
         self._open_query: int | None = None
         self._stream = EventStream(observer, session_model=config.model)
+        self._cli_relay = cli_relay
         self._retries = RetryWatch()
         self.stderr = StderrTail()
 
@@ -112,6 +103,8 @@ class SessionDriver:
     async def run(self) -> SessionOutcome:
         started = time.monotonic()
         cfg = self.config
+        if self._cli_relay is not None:  # before the CLI starts: its records reach the stream
+            self._cli_relay.connect(_on_loop(asyncio.get_running_loop(), self._stream))
         self.observer.on_session_start(
             SessionStart(
                 session_id=cfg.session_id,
@@ -251,6 +244,7 @@ class SessionDriver:
                 break
         if not watch.results:
             raise RunnerError("the Claude Code CLI ended the query without a result")
+        await self._wait_for_cli()
         outcome = self._outcome(index, watch.results, watch.api_error)
         outcome = self._finish_query(outcome)
         if outcome.is_error:
@@ -265,6 +259,20 @@ class SessionDriver:
             if outcome.error_type == ModelError.error_type:
                 raise ModelError(detail, status=outcome.api_error_status, kind=watch.api_error)
             raise RunnerError(detail)
+
+    async def _wait_for_cli(self) -> None:
+        """With the CLI's telemetry relayed, the query's end waits (bounded) for the CLI's
+        records of its calls: a call only the CLI reports (a compaction's summary) is then
+        counted as itself, and the last call gets its facts."""
+        if self._cli_relay is None:
+            return
+        deadline = time.monotonic() + CLI_SETTLE_S
+        stream = self._stream
+        while time.monotonic() < deadline:
+            quiet = time.time_ns() - stream.cli_last_ns > CLI_QUIET_S * 1e9
+            if quiet and not stream.ledger.cli_outstanding():
+                return
+            await asyncio.sleep(0.02)
 
     def _outcome(
         self, index: int, results: list[QueryResult], api_error: str | None
@@ -349,51 +357,13 @@ class SessionDriver:
         return {}
 
 
-class QueryWatch:
-    """What the driver itself reads from a query's events: its results, the background tasks
-    still running, the API error, and a retry that must end the session."""
+def _on_loop(loop: asyncio.AbstractEventLoop, stream: EventStream) -> Callable[[CliRecord], None]:
+    """The relay's sink (on its decoder thread): each record onto the session's loop. Once the
+    loop has closed, the session is over and its records have nowhere to go (the relay counts
+    what arrives after its stop)."""
 
-    def __init__(self, retries: RetryWatch) -> None:
-        self._retries = retries
-        self.results: list[QueryResult] = []
-        self.pending: set[str] = set()
-        self.api_error: str | None = None
-        self.fatal: tuple[str, int | None] | None = None
+    def sink(record: CliRecord) -> None:
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(stream.cli_record, record)
 
-    def react(self, event: RunnerEvent) -> bool:
-        """True when the query is done (a result with no background task left)."""
-        match event:
-            case CallFailed():
-                self.api_error = event.error
-            case TaskStarted():
-                self.pending.add(event.task_id)
-            case TaskFinished():
-                self.pending.discard(event.task_id)
-            case QueryResult():
-                self.results.append(event)
-                return not self.pending or event.is_error
-            case ApiRetry():
-                fatal = self._retries.seen(event)
-                if fatal is not None:
-                    self.fatal = (fatal, event.status)
-            case (
-                SessionInitialized()
-                | RequestSent()
-                | CallStarted()
-                | CallFinished()
-                | SubagentCall()
-                | CallRecorded()
-                | AssistantText()
-                | ToolRequested()
-                | ToolStarted()
-                | ToolFinished()
-                | ToolResult()
-                | SubagentStarted()
-                | SubagentFinished()
-                | CompactionStarted()
-                | Compacted()
-            ):
-                pass
-            case _:
-                assert_never(event)
-        return False
+    return sink

@@ -19,6 +19,9 @@ from runner.events import (
     CallFinished,
     CallRecorded,
     CallStarted,
+    CliCallReported,
+    CliHookRan,
+    CliToolReported,
     Compacted,
     CompactionStarted,
     QueryResult,
@@ -152,6 +155,9 @@ class EventWriter:
                 | TaskFinished()
                 | QueryResult()
                 | CompactionStarted()
+                | CliCallReported()
+                | CliToolReported()
+                | CliHookRan()
             ):
                 pass  # figures arrive with the query's end; the rest is the trace's detail
             case _:

@@ -43,7 +43,7 @@ def test_with_the_relay_the_cli_exports_only_to_it_and_holds_no_credential(mode:
     assert env["OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"] == "http/protobuf"
     assert (env["OTEL_TRACES_EXPORTER"], env["OTEL_LOGS_EXPORTER"]) == ("otlp", "otlp")
     assert env["OTEL_METRICS_EXPORTER"] == "none"
-    assert env["OTEL_TRACES_EXPORT_INTERVAL"] == str(CLI_EXPORT_INTERVAL_MS) == "1000"
+    assert env["OTEL_TRACES_EXPORT_INTERVAL"] == str(CLI_EXPORT_INTERVAL_MS) == "250"
     # Absence: every credential variable blanked (the CLI's view overrides the inherited one),
     # no secret value anywhere, no destination but 127.0.0.1, no content logging.
     for name in SECRET_VARIABLES:
@@ -70,8 +70,9 @@ def test_mode_off_gives_the_cli_no_telemetry_even_with_a_relay() -> None:
     assert all(value == "" for value in env.values())
 
 
-def test_without_a_relay_the_former_direct_export_is_unchanged() -> None:
-    """Until the runner wires the relay, `relay_endpoint=None` keeps today's behaviour."""
+def test_without_a_relay_the_cli_exports_nothing_and_holds_no_credential() -> None:
+    """The runner is the pod's only exporter: a relay that could not start means no CLI
+    telemetry, never a direct export with the runner's credentials."""
     env = env_for(True, "otel", relay=None)
-    assert env["CLAUDE_CODE_ENABLE_TELEMETRY"] == "1"
-    assert "OTEL_EXPORTER_OTLP_ENDPOINT" not in env  # inherited: the collector
+    assert "CLAUDE_CODE_ENABLE_TELEMETRY" not in env
+    assert env and all(value == "" for value in env.values())

@@ -126,6 +126,11 @@ class CliTelemetryRelay:
 
     # --- lifecycle ------------------------------------------------------------------------
 
+    def connect(self, sink: Callable[[CliRecord], None]) -> None:
+        """Deliver records to `sink` from now on (the session's event stream, once it exists:
+        before the CLI starts)."""
+        self._sink = sink
+
     def start(self) -> CliTelemetryRelay:
         self._server_thread.start()
         self._decoder.start()

@@ -34,7 +34,7 @@ from typing import assert_never
 
 from opentelemetry.util.types import AttributeValue
 
-from runner.events import ApiRetry, Compacted
+from runner.events import ApiRetry, CliHookRan, Compacted
 from runner.figures import Figures, LedgerFigures
 from runner.otel import semconv as sc
 from runner.otel.content import ContentPolicy
@@ -214,6 +214,18 @@ def end_attributes(node: Node, content: ContentPolicy) -> Attributes:
         return _compaction(node.trigger, node.pre_tokens, node.post_tokens)
     if isinstance(node, ToolNode):
         out = {sc.GEN_AI_TOOL_NAME: node.name}
+        if node.cli is not None:
+            out.update(
+                _present(
+                    {
+                        sc.AGENTIC_SESSION_TOOL_DECISION: node.cli.decision,
+                        sc.AGENTIC_SESSION_TOOL_DECISION_SOURCE: node.cli.decision_source,
+                        sc.AGENTIC_SESSION_TOOL_BLOCKED_MS: node.cli.blocked_ms,
+                        sc.AGENTIC_SESSION_TOOL_EXECUTION_MS: node.cli.execution_ms,
+                        sc.AGENTIC_SESSION_TOOL_COMMAND_CLASS: node.cli.command_class,
+                    }
+                )
+            )
         if node.result_chars is not None:
             out[sc.AGENTIC_SESSION_TOOL_RESULT_CHARS] = node.result_chars
         if content.capture:
@@ -263,8 +275,24 @@ def chat_attributes(node: ChatNode, content: ContentPolicy) -> Attributes:
         out[sc.GEN_AI_CONVERSATION_ID] = session.sdk_session_id
     if isinstance(node.parent, AgentNode):
         out[sc.GEN_AI_AGENT_NAME] = node.parent.agent_type
-    if call is not None and not call.observed:
-        out[sc.AGENTIC_SESSION_CALL_OBSERVED] = False
+    if call is not None:
+        out[sc.AGENTIC_SESSION_CALL_ORIGIN] = call.origin
+        if not call.observed:
+            out[sc.AGENTIC_SESSION_CALL_OBSERVED] = False
+    if node.cli is not None:
+        cli = node.cli
+        out.update(
+            _present(
+                {
+                    sc.AGENTIC_SESSION_CALL_SOURCE: cli.source,
+                    sc.AGENTIC_SESSION_CALL_ATTEMPT: cli.attempt,
+                    sc.AGENTIC_SESSION_CALL_TTFT_MS: cli.ttft_ms,
+                    sc.AGENTIC_SESSION_CALL_CLI_DURATION_MS: cli.duration_ms,
+                    sc.AGENTIC_SESSION_CALL_SPEED: cli.speed,
+                    sc.AGENTIC_SESSION_CALL_CONTEXT: cli.context,
+                }
+            )
+        )
     out.update(_context(node))
     out.update(_cache(node.usage, call.cost.cache_savings if call and call.cost else None))
     if node.consumed_tool_results:
@@ -316,6 +344,17 @@ def event_attributes(event: SpanEvent, content: ContentPolicy) -> tuple[str, Att
         case Compacted():
             return sc.EVENT_COMPACTION, _compaction(
                 event.trigger, event.pre_tokens, event.post_tokens
+            )
+        case CliHookRan():
+            return sc.EVENT_HOOK, _present(
+                {
+                    sc.AGENTIC_SESSION_HOOK_EVENT: event.hook_event,
+                    sc.AGENTIC_SESSION_HOOK_NAME: event.hook_name,
+                    sc.AGENTIC_SESSION_HOOK_COUNT: event.hooks,
+                    sc.AGENTIC_SESSION_HOOK_SUCCEEDED: event.succeeded,
+                    sc.AGENTIC_SESSION_HOOK_BLOCKING: event.blocking,
+                    sc.AGENTIC_SESSION_HOOK_DURATION_MS: event.duration_ms,
+                }
             )
         case _:
             assert_never(event)
@@ -408,6 +447,10 @@ def _cache(usage: Usage, savings_usd: float | None) -> Attributes:
     if savings_usd is not None:
         out[sc.AGENTIC_SESSION_CACHE_SAVINGS_USD] = float(savings_usd)
     return out
+
+
+def _present(values: dict[str, AttributeValue | None]) -> Attributes:
+    return {k: v for k, v in values.items() if v is not None}
 
 
 def iso8601(at_ns: int) -> str:

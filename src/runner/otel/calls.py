@@ -16,6 +16,7 @@ from runner.events import (
     CallFinished,
     CallRecorded,
     CallStarted,
+    CliCallReported,
     Thread,
     ToolRequested,
     ToolResult,
@@ -25,9 +26,15 @@ from runner.otel.tree import ChatNode, CompactionNode, Node
 
 
 class Calls:
-    def __init__(self, life: Lifecycle, session_model: str | None) -> None:
+    def __init__(
+        self, life: Lifecycle, session_model: str | None, cli_wait_ns: int | None = None
+    ) -> None:
         self._life = life
         self._session_model = session_model
+        self._cli_wait_ns = cli_wait_ns
+        """With the CLI's telemetry relayed: how long a recorded call waits for its record."""
+        self._parked: dict[int, ChatNode] = {}
+        """Recorded calls waiting for the CLI's record of them, by ledger key."""
         self._open: dict[tuple[Thread, str | None], ChatNode] = {}
         """Calls started and not yet recorded, by thread and message id."""
         self._mark: dict[Thread, int] = {}
@@ -37,6 +44,7 @@ class Calls:
 
     def reset(self) -> None:
         self._open.clear()
+        self._parked.clear()
         self._mark.clear()
         self._input.clear()
         self._results.clear()
@@ -94,7 +102,32 @@ class Calls:
         end = event.answered_ns or chat.end_ns or event.at_ns
         chat.end_ns = max(end, chat.start_ns)
         self._mark[call.thread] = max(self._mark.get(call.thread, 0), chat.end_ns)
-        self._life.finish(chat, chat.end_ns)
+        if self._cli_wait_ns is None:
+            self._life.finish(chat, chat.end_ns)
+            return
+        chat.cli_deadline_ns = event.at_ns + self._cli_wait_ns
+        self._parked[call.key] = chat
+
+    def cli_reported(self, event: CliCallReported) -> None:
+        """The CLI's record of a recorded call: its facts, and its end."""
+        chat = self._parked.pop(event.call_key, None) if event.call_key else None
+        if chat is not None:
+            chat.cli = event
+            self._life.finish(chat, chat.end_ns or event.at_ns)
+
+    def expire(self, at_ns: int) -> None:
+        """Calls that waited long enough for the CLI's record end without it."""
+        for key, chat in list(self._parked.items()):
+            if chat.cli_deadline_ns is not None and chat.cli_deadline_ns <= at_ns:
+                del self._parked[key]
+                self._life.finish(chat, chat.end_ns or at_ns)
+
+    def flush(self, owner: Node | None = None) -> None:
+        """End the waiting calls (of one owner, or all) now: their owner ends."""
+        for key, chat in list(self._parked.items()):
+            if owner is None or chat.parent is owner:
+                del self._parked[key]
+                self._life.finish(chat, chat.end_ns or chat.start_ns)
 
     def text(self, event: AssistantText) -> None:
         chat = self.by_message(event.message_id)
@@ -124,6 +157,7 @@ class Calls:
 
     def end_query(self, failure: str | None, at_ns: int) -> None:
         """Calls the ledger never recorded (it records every call it saw: a safety net)."""
+        self.flush()
         for chat in list(self._open.values()):
             chat.error_type = chat.error_type or failure or "incomplete"
             self._life.finish(chat, chat.end_ns or at_ns)

@@ -152,7 +152,7 @@ def build_pipeline(
 ) -> Pipeline:
     silence_sdk_export_logs()
     resource = build_resource(environ)
-    # `id_generator`: an IdGenerator by shape (runner.otel.deferred.PresetIds)
+    # `id_generator`: an IdGenerator by shape (runner.otel.telemetry_worker.PresetIds)
     tracer_provider = TracerProvider(
         resource=resource, shutdown_on_exit=False, id_generator=id_generator
     )

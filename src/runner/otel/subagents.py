@@ -19,6 +19,12 @@ class Subagents:
     def reset(self) -> None:
         self._agents.clear()
 
+    def open_agents(self) -> list[AgentNode]:
+        return [a for a in self._agents.values() if not a.finished]
+
+    def get(self, thread: Thread) -> AgentNode | None:
+        return self._agents.get(thread) if thread else None
+
     def owner(self, thread: Thread, query: QueryNode, tool: ToolNode | None) -> Node:
         """Where a thread's calls and tools belong: the query, or its subagent (opened when its
         first sign arrives before its SubagentStart hook)."""

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from opentelemetry.context import Context
     from opentelemetry.trace import Tracer
 
+    from runner.cli_telemetry import CliTelemetryRelay, RelayCounts
     from runner.otel.content import ContentPolicy
     from runner.otel.metrics import GenAIMetrics
     from runner.otel.pipeline import Pipeline
@@ -43,15 +44,17 @@ def session_observer(
     parent: Context | None = None,
     environment: str | None = None,
     attach: bool = True,
+    cli_wait_s: float | None = None,
 ) -> TreeBuilder:
-    """The session's observer: runner events → tree → spans through `tracer`."""
+    """The session's observer: runner events → tree → spans through `tracer`. `cli_wait_s`:
+    with the CLI's telemetry relayed, how long a call or tool waits for the CLI's record."""
     from runner.otel.span_renderer import SpanRenderer
     from runner.otel.tree_builder import TreeBuilder
 
     renderer = SpanRenderer(
         tracer, content, metrics=metrics, parent=parent, attach=attach, environment=environment
     )
-    return TreeBuilder(renderer, capture_content=content.capture)
+    return TreeBuilder(renderer, capture_content=content.capture, cli_wait_s=cli_wait_s)
 
 
 def parent_context(settings: TelemetrySettings) -> Context | None:
@@ -76,6 +79,8 @@ class TelemetryReport:
     within_budget: bool = True
     waiting: bool = False
     seconds: float = 0.0
+    cli: RelayCounts | None = None
+    """What the relay of the CLI's own telemetry saw (RUNNER_CLI_TELEMETRY)."""
 
 
 class Telemetry:
@@ -84,7 +89,11 @@ class Telemetry:
     def __init__(self, settings: TelemetrySettings, environ: Mapping[str, str]) -> None:
         self.settings = settings
         self.observers: list[SessionObserver] = []
-        self.cli_env = cli_environment(settings, environ)
+        self.relay: CliTelemetryRelay | None = None
+        if settings.cli_telemetry and settings.mode != "off":
+            self.relay = _start_relay()
+        endpoint = self.relay.endpoint if self.relay is not None else None
+        self.cli_env = cli_environment(settings, environ, relay_endpoint=endpoint)
         self.pipeline: Pipeline | None = None
         self.renderer: SpanRenderer | None = None
         self.shutdown_hooks: list[Callable[[], None]] = []
@@ -110,12 +119,17 @@ class Telemetry:
             parent=parent_context(settings),
             environment=settings.environment,
             attach=False,  # the CLI gets the session's TRACEPARENT explicitly (cli_env)
+            cli_wait_s=self.cli_wait_s,
         )
         self.pipeline = pipeline
         self.renderer = cast("SpanRenderer", observer.renderer)
         for destination in pipeline.destinations:
             log.info("telemetry: %s", destination)
         return observer
+
+    @property
+    def cli_wait_s(self) -> float | None:
+        return CLI_RECORD_WAIT_S if self.relay is not None else None
 
     def preset_session_ids(self) -> tuple[int, int]:
         """Fix the session span's ids now and give the CLI its TRACEPARENT from them."""
@@ -149,6 +163,9 @@ class Telemetry:
 
         report = TelemetryReport()
         budget = self.settings.exit_budget_s
+        if self.relay is not None:
+            report.cli = self.relay.stop(min(0.5, budget / 4))
+            _log_relay(report.cli)
         self._wait_for_worker()
         if self.pipeline is None:
             for hook in self.shutdown_hooks:
@@ -227,6 +244,7 @@ def setup_telemetry(environ: Mapping[str, str] | None = None) -> Telemetry:
                     parent=parent_context(settings),
                     environment=settings.environment,
                     attach=False,  # the CLI gets the session's TRACEPARENT explicitly
+                    cli_wait_s=telemetry.cli_wait_s,
                 )
 
             _defer(telemetry, build)
@@ -254,6 +272,42 @@ def _defer(telemetry: Telemetry, build: Callable[[], SessionObserver]) -> None:
 
     telemetry.worker = TelemetryWorker(build_and_load_prices)
     telemetry.observers.append(telemetry.worker)
+
+
+CLI_RECORD_WAIT_S = 2.0
+"""How long a call or tool waits for the CLI's record of it before it ends without (the CLI
+exports every quarter second: runner.otel.cli_environment)."""
+
+
+def _start_relay() -> CliTelemetryRelay | None:
+    """The relay for the CLI's own telemetry; None (one warning) when it cannot start."""
+    from runner.cli_telemetry import CliTelemetryRelay
+
+    try:
+        return CliTelemetryRelay(lambda record: None).start()
+    except OSError as exc:
+        log.warning(
+            "telemetry: RUNNER_CLI_TELEMETRY is on but its relay could not start (%s); the "
+            "session runs without the CLI's own telemetry",
+            exc,
+        )
+        return None
+
+
+def _log_relay(counts: RelayCounts) -> None:
+    log.info(
+        "telemetry: the CLI's own telemetry: %d spans, %d log events relayed",
+        counts.spans,
+        counts.log_events,
+    )
+    lost = counts.dropped_requests + counts.sink_errors
+    if lost:
+        log.warning(
+            "telemetry: %d of the CLI's export requests were dropped (the relay's queue was "
+            "full) and %d records could not be handed on",
+            counts.dropped_requests,
+            counts.sink_errors,
+        )
 
 
 def stderr_is_terminal() -> bool:

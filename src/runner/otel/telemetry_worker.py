@@ -35,6 +35,9 @@ from runner.events import (
     CallFinished,
     CallRecorded,
     CallStarted,
+    CliCallReported,
+    CliHookRan,
+    CliToolReported,
     Compacted,
     CompactionStarted,
     QueryResult,
@@ -82,6 +85,9 @@ def model_is_answering(event: RunnerEvent) -> bool:
             | ApiRetry()
             | CompactionStarted()
             | Compacted()
+            | CliCallReported()
+            | CliToolReported()
+            | CliHookRan()
         ):
             return False
         case _:

@@ -7,7 +7,14 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
-from runner.events import AGENT_TOOLS, ToolFinished, ToolRequested, ToolResult, ToolStarted
+from runner.events import (
+    AGENT_TOOLS,
+    CliToolReported,
+    ToolFinished,
+    ToolRequested,
+    ToolResult,
+    ToolStarted,
+)
 from runner.otel.lifecycle import Lifecycle
 from runner.otel.tree import ChatNode, Node, ToolNode
 
@@ -16,16 +23,15 @@ RECENT_TOOLS = 256
 
 
 class Tools:
-    def __init__(self, life: Lifecycle) -> None:
+    def __init__(self, life: Lifecycle, cli_wait_ns: int | None = None) -> None:
         self._life = life
+        self._cli_wait_ns = cli_wait_ns
+        """With the CLI's telemetry relayed: how long a tool that ran waits for its record."""
         self._open: dict[str, ToolNode] = {}
         self._recent: OrderedDict[str, None] = OrderedDict()
-        self._released: set[str] = set()
-        """Agent tool calls whose subagent has finished."""
 
     def reset(self) -> None:
         self._open.clear()
-        self._released.clear()
 
     def get(self, tool_use_id: str | None) -> ToolNode | None:
         return self._open.get(tool_use_id) if tool_use_id else None
@@ -85,20 +91,45 @@ class Tools:
 
     def release(self, tool_use_id: str | None, at_ns: int) -> None:
         """The subagent an Agent tool started has finished."""
-        if tool_use_id is None:
-            return
-        self._released.add(tool_use_id)
-        tool = self._open.get(tool_use_id)
-        if tool is not None and tool.ran:
-            self._end(tool, max(at_ns, tool.end_ns or at_ns))
+        tool = self.get(tool_use_id)
+        if tool is not None:
+            tool.released = True
+            if tool.ran:
+                tool.end_ns = max(at_ns, tool.end_ns or at_ns)
+            self._maybe_end(tool, at_ns)
 
-    def end_query(self, failure: str | None, at_ns: int) -> None:
+    def cli_reported(self, event: CliToolReported) -> None:
+        """The CLI's record of a tool call: its permission decision and execution."""
+        tool = self._open.get(event.tool_use_id)
+        if tool is not None:
+            tool.cli = event
+            self._maybe_end(tool, event.at_ns)
+
+    def expire(self, at_ns: int) -> None:
+        """Tools that waited long enough for the CLI's record end without it."""
         for tool in list(self._open.values()):
+            if tool.ran and tool.cli_deadline_ns is not None and tool.cli_deadline_ns <= at_ns:
+                tool.cli_deadline_ns = None
+                self._maybe_end(tool, at_ns)
+
+    def flush(self, owner: Node) -> None:
+        """The tools of an owner that ends: no more waiting for the CLI."""
+        for tool in list(self._open.values()):
+            if tool.parent is owner and tool.ran:
+                tool.cli_deadline_ns = None
+                self._maybe_end(tool, tool.end_ns or tool.start_ns)
+
+    def end_query(self, failure: str | None, at_ns: int, owner: Node | None = None) -> None:
+        """End what is still open at the query's end (only `owner`'s tools, when given)."""
+        for tool in list(self._open.values()):
+            if owner is not None and tool.parent is not owner:
+                continue
             if tool.started or tool.ran:
                 if not tool.ran:
                     tool.error_type = tool.error_type or failure
                 self._end(tool, tool.end_ns if tool.ran and tool.end_ns else at_ns)
-        self.reset()
+        if owner is None:
+            self.reset()
 
     def _tool(self, tool_use_id: str, at_ns: int, owner: Node | None) -> ToolNode | None:
         """The open tool with this id, opened if new; None if it already finished."""
@@ -115,10 +146,19 @@ class Tools:
     def _ran(self, tool: ToolNode, at_ns: int) -> None:
         tool.ran = True
         tool.end_ns = at_ns
+        if self._cli_wait_ns is not None and tool.cli is None:
+            tool.cli_deadline_ns = at_ns + self._cli_wait_ns
         self._life.start(tool)
-        if tool.name in AGENT_TOOLS and tool.tool_use_id not in self._released:
-            return  # ends with its subagent
-        self._end(tool, at_ns)
+        self._maybe_end(tool, at_ns)
+
+    def _maybe_end(self, tool: ToolNode, at_ns: int) -> None:
+        """A tool ends once it ran, its subagent (an Agent tool) has finished, and the CLI's
+        record of it has come (or the wait for it ran out)."""
+        if not tool.ran or (tool.name in AGENT_TOOLS and not tool.released):
+            return
+        if tool.cli is None and tool.cli_deadline_ns is not None:
+            return
+        self._end(tool, tool.end_ns or at_ns)
 
     def _end(self, tool: ToolNode, at_ns: int) -> None:
         tool.end_ns = at_ns

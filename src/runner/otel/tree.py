@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from runner.config import Tenancy
-from runner.events import ApiRetry, Compacted
+from runner.events import ApiRetry, CliCallReported, CliHookRan, CliToolReported, Compacted
 from runner.figures import Figures, LedgerCall, LedgerFigures
 from runner.types import QueryOutcome, SessionOutcome
 from runner.usage import Usage
@@ -98,6 +98,11 @@ class ChatNode(Node):
     compaction: CompactionNode | None = None
     """For a call Claude Code did not stream (a compaction's summary): the query's last
     compaction (a span link; the call itself ends under the query, after it)."""
+    cli: CliCallReported | None = None
+    """The CLI's own record of this call (RUNNER_CLI_TELEMETRY): attempt, time to first
+    token, speed, its source."""
+    cli_deadline_ns: int | None = None
+    """While it waits for that record: until when (then it ends without)."""
 
     @property
     def model(self) -> str | None:
@@ -122,6 +127,11 @@ class ToolNode(Node):
     result_chars: int | None = None
     ran: bool = False
     """Its work is done (an Agent tool also waits for its subagent before it ends)."""
+    released: bool = False
+    """An Agent tool: its subagent has finished."""
+    cli: CliToolReported | None = None
+    """The CLI's own record of this tool call: its permission decision and execution."""
+    cli_deadline_ns: int | None = None
 
 
 @dataclass(eq=False, slots=True, kw_only=True)
@@ -133,7 +143,7 @@ class CompactionNode(Node):
     post_tokens: int | None = None
 
 
-SpanEvent = ApiRetry | Compacted
+SpanEvent = ApiRetry | Compacted | CliHookRan
 """Runner events that become points on a span's timeline."""
 
 

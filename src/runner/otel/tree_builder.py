@@ -8,6 +8,11 @@ their totals with `SubagentFinished`, queries and the session with their outcome
 Live: a main-thread call ends at its `message_stop`, a tool when its PostToolUse hook (or its
 result) arrives, a subagent when its transcript is complete, queries and the session when they
 end. What the builder holds is O(open nodes).
+
+With the CLI's own telemetry relayed (`cli_wait_s`), a call or tool waits for the CLI's record of
+it (about a second: the CLI's export interval) to end with its facts — permission decision,
+execution time, attempt, time to first token — or ends without them when the wait runs out, or
+when its owner ends. The CLI's spans are never rendered themselves: nothing is counted twice.
 """
 
 from __future__ import annotations
@@ -21,6 +26,9 @@ from runner.events import (
     CallFinished,
     CallRecorded,
     CallStarted,
+    CliCallReported,
+    CliHookRan,
+    CliToolReported,
     Compacted,
     CompactionStarted,
     QueryResult,
@@ -53,13 +61,20 @@ class TreeBuilder:
     `capture_content` keeps prompts, completions, tool arguments and results on the nodes;
     off, none of it is held."""
 
-    def __init__(self, renderer: Renderer, *, capture_content: bool = False) -> None:
+    def __init__(
+        self,
+        renderer: Renderer,
+        *,
+        capture_content: bool = False,
+        cli_wait_s: float | None = None,
+    ) -> None:
         self.renderer = renderer
         self.life = Lifecycle(renderer, capture=capture_content)
         self.session: SessionNode | None = None
         self.query: QueryNode | None = None
-        self.calls = Calls(self.life, session_model=None)
-        self.tools = Tools(self.life)
+        self._cli_wait_ns = None if cli_wait_s is None else int(cli_wait_s * 1e9)
+        self.calls = Calls(self.life, session_model=None, cli_wait_ns=self._cli_wait_ns)
+        self.tools = Tools(self.life, cli_wait_ns=self._cli_wait_ns)
         self.subagents = Subagents(self.life)
         self.compactions = Compactions(self.life)
 
@@ -77,7 +92,7 @@ class TreeBuilder:
             tenancy=event.tenancy,
             prompt=event.prompt if self.life.capture else None,
         )
-        self.calls = Calls(self.life, session_model=event.model)
+        self.calls = Calls(self.life, session_model=event.model, cli_wait_ns=self._cli_wait_ns)
         self.life.start(self.session)
 
     def on_query_start(self, event: QueryStart) -> None:
@@ -125,6 +140,9 @@ class TreeBuilder:
         return self.subagents.owner(thread, query, self.tools.get(thread))
 
     def _route(self, event: RunnerEvent, query: QueryNode) -> None:
+        if self._cli_wait_ns is not None:
+            self.calls.expire(event.at_ns)
+            self.tools.expire(event.at_ns)
         match event:
             case RequestSent():
                 self.calls.mark(None, event.at_ns)
@@ -152,8 +170,18 @@ class TreeBuilder:
                 if self.subagents.started(event, query, self.tools.get(event.thread)):
                     self.calls.mark(event.thread, event.at_ns)
             case SubagentFinished():
+                agent = self.subagents.get(event.thread)
+                if agent is not None:  # it ends now: its calls and tools wait no longer
+                    self.calls.flush(agent)
+                    self.tools.flush(agent)
                 self.subagents.finished(event)
                 self.tools.release(event.thread, event.at_ns)
+            case CliCallReported():
+                self.calls.cli_reported(event)
+            case CliToolReported():
+                self.tools.cli_reported(event)
+            case CliHookRan():
+                self.renderer.event(query, event)
             case CompactionStarted():
                 self.compactions.started(query, event.at_ns)
             case Compacted():
@@ -191,6 +219,8 @@ class TreeBuilder:
         try:
             self.compactions.end_query(failure, at_ns)
             self.calls.end_query(failure, at_ns)
+            for agent in self.subagents.open_agents():  # its tools end before it
+                self.tools.end_query(failure, at_ns, owner=agent)
             self.subagents.end_query(outcome.figures if outcome else None, failure, at_ns)
             self.tools.end_query(failure, at_ns)
         finally:
