@@ -27,8 +27,8 @@ from runner.otel.content import ContentPolicy
 from runner.otel.span_renderer import SpanRenderer
 from runner.otel.telemetry_worker import model_is_answering
 from runner.otel.tree_builder import TreeBuilder
-from runner.redaction import Redactor
 from runner.query_watch import QueryWatch
+from runner.redaction import Redactor
 from runner.stdout_events import EventWriter
 from runner.types import QueryStart, SessionStart
 from runner.usage import Usage
