@@ -34,6 +34,11 @@ from google.protobuf.json_format import ParseDict  # noqa: E402
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (  # noqa: E402
     ExportTraceServiceRequest,
 )
+from opentelemetry.sdk.trace import TracerProvider  # noqa: E402
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor  # noqa: E402
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import (  # noqa: E402
+    InMemorySpanExporter,
+)
 
 from benchmarks.run import fmt, stats  # noqa: E402
 from runner.cli_telemetry import CliRecord, CliTelemetryRelay  # noqa: E402
@@ -42,7 +47,11 @@ from runner.config import RunnerConfig  # noqa: E402
 from runner.launcher import run_session  # noqa: E402
 from runner.offline import OfflineMessagesServer, offline_environment  # noqa: E402
 from runner.offline.script import Reply, ToolUse, Usage, text  # noqa: E402
+from runner.otel import session_observer  # noqa: E402
 from runner.otel.cli_environment import relay_environment  # noqa: E402
+from runner.otel.content import ContentPolicy  # noqa: E402
+from runner.otel.telemetry import CLI_RECORD_WAIT_S  # noqa: E402
+from runner.redaction import Redactor  # noqa: E402
 from runner.stdout_events import EventWriter  # noqa: E402
 
 CAPTURES = ROOT / "tests" / "data" / "cli_telemetry"
@@ -141,13 +150,19 @@ def session_script(delay: float) -> list[Any]:
 
 def one_session(variant: str, delay: float) -> tuple[float, float, float, int]:
     """Wall time, time to the first LLM request, time from the last answer to the end, and
-    the records the relay delivered."""
-    got = [0]
-
-    def sink(record: CliRecord) -> None:
-        got[0] += 1
-
-    relay = CliTelemetryRelay(sink).start()
+    the records the relay delivered. The runner's telemetry observer (tree, spans, in memory)
+    runs in every variant; relayed, the driver merges the CLI's records into it and each
+    query's end waits for them (bounded), as a session with RUNNER_CLI_TELEMETRY does."""
+    relay = CliTelemetryRelay(lambda record: None).start()
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    observer = session_observer(
+        provider.get_tracer("bench"),
+        ContentPolicy(False, Redactor()),
+        attach=False,
+        cli_wait_s=CLI_RECORD_WAIT_S if variant == "relayed" else None,
+    )
     server = OfflineMessagesServer(session_script(delay)).start()
     saved = dict(os.environ)
     try:
@@ -171,12 +186,17 @@ def one_session(variant: str, delay: float) -> tuple[float, float, float, int]:
                 cli_env=cli_env,
             )
             started, started_epoch = time.perf_counter(), time.time()
-            outcome = run_session(config, EventWriter(io.StringIO()), [])
+            outcome = run_session(
+                config,
+                EventWriter(io.StringIO()),
+                [observer],
+                cli_relay=relay if variant == "relayed" else None,
+            )
             wall, ended_epoch = time.perf_counter() - started, time.time()
             calls = server.message_calls
             first = min(c.started for c in calls) - started_epoch
             after_last = ended_epoch - max(c.ended for c in calls)
-            relay.stop(3)
+            counts = relay.stop(3)
             if not outcome.ok:
                 raise RuntimeError(f"{variant}: {outcome.error_message}")
     finally:
@@ -184,7 +204,7 @@ def one_session(variant: str, delay: float) -> tuple[float, float, float, int]:
         server.stop()
         os.environ.clear()
         os.environ.update(saved)
-    return wall, first, after_last, got[0]
+    return wall, first, after_last, counts.spans + counts.log_events
 
 
 def session_cost(runs: int, delay: float) -> str:
@@ -206,7 +226,9 @@ def session_cost(runs: int, delay: float) -> str:
         "## cli relay: session wall time, CLI telemetry off vs relayed",
         "",
         f"6 LLM calls ({delay * 1000:.0f} ms to first byte each), 5 Bash tools; the runner's "
-        f"session driver, no runner telemetry; median of {runs} runs, interleaved.",
+        f"session driver and its telemetry observer (spans in memory); relayed: the CLI's "
+        f"records merged into the tree, each query's end waiting for them (bounded); median of "
+        f"{runs} runs, interleaved.",
         "",
         "| CLI telemetry | session wall time | vs off | start → first LLM request "
         "| last answer → session end | records relayed |",

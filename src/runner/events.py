@@ -88,6 +88,8 @@ class SubagentCall:
     stop_reason: str | None
     requested_ns: int | None
     answered_ns: int | None
+    text: str = ""
+    """Its text output, from the transcript (content: kept only with capture on)."""
     at_ns: int
 
 

@@ -102,6 +102,7 @@ class SubagentThreads:
                 stop_reason=call.stop_reason,
                 requested_ns=call.requested_ns,
                 answered_ns=call.answered_ns,
+                text=call.text,
                 at_ns=at,
             )
             for call in calls

@@ -32,6 +32,8 @@ class TranscriptCall:
     stop_reason: str | None
     requested_ns: int | None
     answered_ns: int | None
+    text: str = ""
+    """The call's text output (its text blocks; a subagent's final answer is its last call's)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -85,7 +87,17 @@ def read_transcript(path: str | Path) -> Transcript:
             stop = message.get("stop_reason")
             last_stop = stop if isinstance(stop, str) else None
             in_flight = False
+            text = "\n".join(
+                block["text"]
+                for block in message.get("content") or ()
+                if isinstance(block, dict)
+                and block.get("type") == "text"
+                and isinstance(block.get("text"), str)
+            )
+            if earlier is not None and earlier.text:
+                text = f"{earlier.text}\n{text}" if text else earlier.text
             calls[message_id] = TranscriptCall(
+                text=text,
                 message_id=message_id,
                 model=message.get("model") if isinstance(message.get("model"), str) else None,
                 usage=Usage.from_dict(message.get("usage")),

@@ -7,6 +7,7 @@ import json
 from datetime import datetime
 
 import pytest
+from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.trace import StatusCode
 
 from runner.offline import Failure, Reply, ToolUse, Usage, bash, text
@@ -356,3 +357,27 @@ def test_a_model_without_a_price_shares_the_reported_cost_at_the_query_end(
     )
     query = t.one("invoke_agent claude-code").attributes or {}
     assert "agentic_session.cost.difference_usd" not in query
+
+
+def test_capture_on_gives_every_agent_its_prompt_and_answer_and_subagent_calls_their_output(
+    traced_session: RunTraced,
+) -> None:
+    """Content where a person looks for it: the query's and the subagent's prompt and final
+    answer on their invoke_agent spans, the subagent's calls' text from its transcript."""
+    t = traced_session(SUBAGENT_SCRIPT, capture=True)
+    assert t.outcome.ok, t.outcome.error_message
+
+    def text_of(span: ReadableSpan, key: str) -> str:
+        return json.dumps(json.loads(str((span.attributes or {})[key])))
+
+    query = t.one("invoke_agent claude-code")
+    assert "Do the scripted task." in text_of(query, "gen_ai.input.messages")
+    assert "All done." in text_of(query, "gen_ai.output.messages")
+    (agent,) = t.named("invoke_agent general-purpose")
+    assert "SUBTASK: run echo" in text_of(agent, "gen_ai.input.messages")
+    assert "sub done" in text_of(agent, "gen_ai.output.messages")
+    chats = [c for c in t.children(agent) if c.name.startswith("chat ")]
+    outputs = [text_of(c, "gen_ai.output.messages") for c in chats]
+    assert any("sub done" in o for o in outputs)
+    inputs = [c.attributes.get("gen_ai.input.messages") for c in chats]  # type: ignore[union-attr]
+    assert any("SUBTASK: run echo" in str(i) for i in inputs)

@@ -209,6 +209,10 @@ def end_attributes(node: Node, content: ContentPolicy) -> Attributes:
         out = {sc.GEN_AI_AGENT_NAME: node.agent_type, **_figures(node.figures or Figures())}
         if node.agent_id:
             out[sc.GEN_AI_AGENT_ID] = node.agent_id
+        if content.capture and node.answer:
+            out[sc.GEN_AI_OUTPUT_MESSAGES] = content.messages(
+                "assistant", [{"type": "text", "content": node.answer}]
+            )
         return out
     if isinstance(node, CompactionNode):
         return _compaction(node.trigger, node.pre_tokens, node.post_tokens)

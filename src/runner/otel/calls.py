@@ -17,6 +17,7 @@ from runner.events import (
     CallRecorded,
     CallStarted,
     CliCallReported,
+    SubagentCall,
     Thread,
     ToolRequested,
     ToolResult,
@@ -40,11 +41,14 @@ class Calls:
         self._mark: dict[Thread, int] = {}
         """When each thread's next request went out, as far as the stream tells."""
         self._input: dict[Thread, list[dict[str, Any]]] = {}
+        self._texts: dict[str, dict[str, Any]] = {}
+        """Transcript text of calls not opened yet (content capture only), by message id."""
         self._results: dict[Thread, list[tuple[str, int]]] = {}
 
     def reset(self) -> None:
         self._open.clear()
         self._parked.clear()
+        self._texts.clear()
         self._mark.clear()
         self._input.clear()
         self._results.clear()
@@ -95,6 +99,9 @@ class Calls:
         if chat is None:
             start = event.requested_ns or self._mark.get(call.thread, event.at_ns)
             chat = self._new(call.thread, owner, min(start, event.at_ns), call.message_id, None)
+            text = self._texts.pop(call.message_id, None) if call.message_id else None
+            if text is not None:
+                chat.output_parts.append(text)
         chat.call = call
         if not call.observed:
             chat.compaction = compaction
@@ -128,6 +135,19 @@ class Calls:
             if owner is None or chat.parent is owner:
                 del self._parked[key]
                 self._life.finish(chat, chat.end_ns or chat.start_ns)
+
+    def transcript_text(self, event: SubagentCall) -> ChatNode | None:
+        """A subagent's call as its transcript has it: its text output (capture on). Returns
+        the call's node."""
+        if not (self._life.capture and event.text):
+            return None
+        chat = self._open.get((event.thread, event.message_id))
+        part = {"type": "text", "content": event.text}
+        if chat is not None:
+            chat.output_parts.append(part)
+        else:  # a call the stream did not show: its node is made when the ledger records it
+            self._texts[event.message_id] = part
+        return chat
 
     def text(self, event: AssistantText) -> None:
         chat = self.by_message(event.message_id)

@@ -79,6 +79,8 @@ class AgentNode(Node):
     agent_type: str = "subagent"
     prompt: str | None = None
     """The prompt it was given (content capture only)."""
+    answer: str | None = None
+    """Its final answer: its last call's text (content capture only)."""
     figures: Figures | None = None
     """The ledger's figures for its calls (its own subagents' included), set when it ends."""
 

@@ -167,8 +167,15 @@ class TreeBuilder:
                 self.calls.tool_result(event)
                 self.tools.result(event)
             case SubagentStarted():
-                if self.subagents.started(event, query, self.tools.get(event.thread)):
-                    self.calls.mark(event.thread, event.at_ns)
+                agent = self.subagents.started(event, query, self.tools.get(event.thread))
+                if agent is not None:
+                    self.calls.mark(event.thread, event.at_ns, agent.prompt)
+            case SubagentCall():
+                # Its figures come from the ledger (CallRecorded); its content from here.
+                self.calls.transcript_text(event)
+                agent = self.subagents.get(event.thread)
+                if agent is not None and self.life.capture and event.text:
+                    agent.answer = event.text
             case SubagentFinished():
                 agent = self.subagents.get(event.thread)
                 if agent is not None:  # it ends now: its calls and tools wait no longer
@@ -197,7 +204,6 @@ class TreeBuilder:
             case (
                 SessionInitialized()
                 | CallFailed()  # the ledger records it: CallRecorded
-                | SubagentCall()  # the ledger records it: CallRecorded
                 | TaskStarted()
                 | TaskFinished()
             ):
