@@ -3,7 +3,7 @@
     .venv/bin/python scripts/measure_cli_exit_with_stuck_relay.py
 
 Prints, per receiver mode, the session's wall time and the time from the last model answer to
-the session's end (the CLI's exit flush). Results: notes/cli-telemetry.md ("A stuck endpoint").
+the session's end (the CLI's exit flush). Results: docs/cli-telemetry.md ("A stuck endpoint").
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ arrived, what the scripted server served (message ids, tool_use ids) and the run
     .venv/bin/python scripts/measure_cli_telemetry.py [--out DIR] [SCENARIO ...]
 
 Scenarios: see SCENARIOS below. The files under tests/data/cli_telemetry/ were written by it;
-notes/cli-telemetry.md reads them.
+docs/cli-telemetry.md reads them.
 """
 
 from __future__ import annotations

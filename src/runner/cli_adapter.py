@@ -1,7 +1,7 @@
 """The CLI adapter: the one place the Claude Code CLI's own telemetry (relayed by
 runner.cli_telemetry) is interpreted, as runner events.
 
-Measured on CLI 2.1.332 (notes/cli-telemetry.md; tests/data/cli_telemetry holds the captures):
+Measured on CLI 2.1.332 (docs/cli-telemetry.md; tests/data/cli_telemetry holds the captures):
 - `claude_code.llm_request`: one per Messages API call, with the raw usage, `query_source_safe`
   and, inside a subagent, `agent_id` → `CliCallReported`;
 - `claude_code.tool` (with `tool_use_id`, the runner's id) and its children

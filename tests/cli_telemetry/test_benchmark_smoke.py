@@ -1,5 +1,5 @@
 """The relay's benchmark runs (one quick pass of the per-span scenario; no timing asserted:
-figures come from repeated runs, recorded in notes/cli-relay.md)."""
+figures come from repeated runs, recorded in benchmarks/RESULTS.md)."""
 
 from __future__ import annotations
 

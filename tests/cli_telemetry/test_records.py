@@ -1,6 +1,6 @@
 """Decoding the real CLI's export requests (captured from CLI 2.1.332 by
 scripts/measure_cli_telemetry.py, under tests/data/cli_telemetry/) into records, and the facts
-notes/cli-telemetry.md states about the scenarios the e2e tests do not run live."""
+docs/cli-telemetry.md states about the scenarios the e2e tests do not run live."""
 
 from __future__ import annotations
 

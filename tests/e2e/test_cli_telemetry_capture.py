@@ -1,5 +1,5 @@
 """The real CLI's own telemetry through the relay: the record types, attributes, ids and parent
-links measured in notes/cli-telemetry.md (CLI 2.1.332). A CLI update that changes them fails here.
+links measured in docs/cli-telemetry.md (CLI 2.1.332). A CLI update that changes them fails here.
 
 Each test runs the runner's session driver (real SDK, bundled CLI) against the scripted server,
 with the CLI's environment from `relay_environment` and a preset TRACEPARENT, as the runner will.

@@ -2,7 +2,7 @@
 SDK's own exporter, header x-mlflow-experiment-id) and read back with MLflow's own client.
 
 These tests check the fixture (a broken fake would let other tests pass for the wrong reason)
-and pin MLflow's ingestion rules the runner's attributes rely on (notes/mlflow-ingestion.md):
+and pin MLflow's ingestion rules the runner's attributes rely on (docs/mlflow.md):
 the stored span type comes only from a plain `mlflow.spanType`; a provided `mlflow.llm.cost`
 replaces MLflow's own price; a span with tokens and a model but no provided cost is priced by
 MLflow itself, whatever its kind; the trace's cost is taken from the highest spans that have

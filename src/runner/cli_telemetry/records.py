@@ -6,7 +6,7 @@ CLI's `parent_span_id` compares directly with the session span's id. Attribute v
 OTLP types (the CLI sends counts as ints, e.g. `input_tokens`, `duration_ms`); arrays become
 tuples, so a record is immutable all the way down.
 
-Measured shapes (CLI 2.1.332; notes/cli-telemetry.md): the CLI sends protobuf (never gzip) with
+Measured shapes (CLI 2.1.332; docs/cli-telemetry.md): the CLI sends protobuf (never gzip) with
 one resource and one scope per request; this module also reads gzip and OTLP/JSON, which the
 OTLP exporters of other versions may send.
 """

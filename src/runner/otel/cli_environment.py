@@ -3,7 +3,7 @@ tools never see them. With RUNNER_CLI_TELEMETRY and the runner's relay (runner.c
 the CLI exports its spans and log events to the relay on 127.0.0.1 and holds no telemetry
 credential at all; without the relay the CLI exports nothing.
 
-Measured on CLI 2.1.332 (notes/cli-telemetry.md): the CLI honours OTEL_TRACES_EXPORT_INTERVAL
+Measured on CLI 2.1.332 (docs/cli-telemetry.md): the CLI honours OTEL_TRACES_EXPORT_INTERVAL
 and OTEL_LOGS_EXPORT_INTERVAL (ms; not OTEL_BSP_SCHEDULE_DELAY); with its default (5 s) a short
 session's spans all come at its exit, which it always flushes.
 """
