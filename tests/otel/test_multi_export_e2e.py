@@ -138,26 +138,36 @@ def test_the_agent_cannot_read_the_mlflow_credentials(
 
 
 def test_a_collector_endpoint_can_be_one_more_destination_and_keeps_its_headers_to_itself(
-    runner: Runner, langfuse: OTLPHttpReceiver, mlflow: OTLPHttpReceiver
+    runner: Runner, langfuse: OTLPHttpReceiver
 ) -> None:
     """OTEL_EXPORTER_OTLP_HEADERS is the collector's: the SDK would merge it into every OTLP
-    exporter; a direct destination must not receive it."""
+    exporter; a direct destination must not receive it (here an MLflow without auth, which
+    would otherwise get the collector's token)."""
     collector = OTLPHttpReceiver(auth="Bearer collector-token-123")
+    open_mlflow = OTLPHttpReceiver(
+        required_headers={"x-mlflow-experiment-id": EXPERIMENT}, not_found=("/v1/metrics",)
+    )
+    env = {**_both(langfuse.url, open_mlflow.url), "OBSERVABILITY_BACKENDS": "otlp,langfuse,mlflow"}
+    del env["MLFLOW_TRACKING_TOKEN"]
     try:
         done = runner.run(
             SCRIPT,
-            **{**_both(langfuse.url, mlflow.url), "OBSERVABILITY_BACKENDS": "otlp,langfuse,mlflow"},
+            **env,
             OTEL_EXPORTER_OTLP_ENDPOINT=collector.url,
-            OTEL_EXPORTER_OTLP_HEADERS="Authorization=Bearer%20collector-token-123",
+            OTEL_EXPORTER_OTLP_HEADERS="Authorization=Bearer%20collector-token-123,x-tenant=team-a",
         )
     finally:
         collector.stop()
+        open_mlflow.stop()
     assert done.code == 0, done.stderr
     assert len(collector.spans()) == len(langfuse.spans(LANGFUSE_PATH)) == SPANS
-    assert len(mlflow.spans("/v1/traces")) == SPANS
+    assert len(open_mlflow.spans("/v1/traces")) == SPANS
     assert collector.metric_names(), "metrics go to the collector"
-    for request in [*langfuse.requests, *mlflow.requests]:
+    assert {r.headers.get("x-tenant") for r in collector.requests} == {"team-a"}
+    for request in [*langfuse.requests, *open_mlflow.requests]:
+        assert "x-tenant" not in request.headers
         assert "collector-token-123" not in request.headers.get("authorization", "")
+    assert all("authorization" not in r.headers for r in open_mlflow.requests)
     assert "collector-token-123" not in done.stderr
 
 

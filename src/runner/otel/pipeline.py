@@ -159,9 +159,6 @@ class Pipeline:
             reports=[d.report() for d in self.traces],
         )
 
-    def reports(self) -> list[DestinationReport]:
-        return [d.report() for d in self.traces]
-
 
 def _join_all(threads: list[threading.Thread], until: float) -> None:
     for thread in threads:
