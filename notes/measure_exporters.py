@@ -10,10 +10,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parents[1]))
 
-from tests.e2e.harness import Runner  # noqa: E402
-from tests.otel.test_export_e2e import BASIC, _free_port  # noqa: E402
-from tests.otel.test_multi_export_e2e import SCRIPT, _both, _mlflow  # noqa: E402
-from tests.otlp_receiver import OTLPHttpReceiver  # noqa: E402
+from tests.e2e.harness import Runner
+from tests.otel.test_export_e2e import BASIC, _free_port
+from tests.otel.test_multi_export_e2e import SCRIPT, _both, _mlflow
+from tests.otlp_receiver import OTLPHttpReceiver
 
 
 def scenario(name: str, runner: Runner) -> float:
