@@ -56,10 +56,15 @@ def any_value(value: Any) -> Any:
 @dataclass
 class OTLPHttpReceiver:
     """mode: `ok`, an HTTP status code (401, 429, 503, ...), `hang` (never answers) or
-    `slow:<seconds>`. `auth`: the exact Authorization header required (else 401)."""
+    `slow:<seconds>` (answers 200 after that long; the request is kept once answered).
+    `auth`: the exact Authorization header required (else 401). `required_headers`: headers
+    that must be present with these values (else 400, as MLflow answers a missing experiment
+    header). `not_found`: path suffixes answered 404 (MLflow: `/v1/metrics`)."""
 
     mode: str | int = "ok"
     auth: str | None = None
+    required_headers: dict[str, str] = field(default_factory=dict)
+    not_found: tuple[str, ...] = ()
     port: int = 0
     """0: any free port; else that port (to come back up where a sender expects it)."""
     requests: list[Received] = field(default_factory=list)
@@ -103,6 +108,8 @@ class OTLPHttpReceiver:
                     body = zlib.decompress(raw)
                 headers = {k.lower(): v for k, v in self.headers.items()}
                 status = receiver._status(headers)
+                if status != -1 and self.path.endswith(receiver.not_found):
+                    status = 404
                 receiver.requests.append(Received(self.path, headers, len(raw), body, status))
                 if status == -1:  # hang: hold the connection until the test ends
                     receiver._stop.wait(60)
@@ -127,12 +134,14 @@ class OTLPHttpReceiver:
     def _status(self, headers: dict[str, str]) -> int:
         if self.mode == "hang":
             return -1
-        if isinstance(self.mode, str) and self.mode.startswith("slow:"):
-            time.sleep(float(self.mode.split(":", 1)[1]))
-            return 200
+        slow = isinstance(self.mode, str) and self.mode.startswith("slow:")
+        if slow:
+            time.sleep(float(str(self.mode).split(":", 1)[1]))
         if self.auth is not None and headers.get("authorization") != self.auth:
             return 401
-        return 200 if self.mode == "ok" else int(self.mode)
+        if any(headers.get(k.lower()) != v for k, v in self.required_headers.items()):
+            return 400
+        return 200 if self.mode == "ok" or slow else int(self.mode)
 
     @property
     def url(self) -> str:

@@ -23,6 +23,8 @@ PLACEHOLDERS = {
     "EXPENSIVE_SESSION_USD": "1.0",
     "SAMPLE_PERCENT": "10",
     "OTELCOL_REPLICA": "otelcol-sampler-0",
+    "MLFLOW_TRACKING_URI": "http://mlflow.mlflow.svc:5000",
+    "MLFLOW_EXPERIMENT_ID": "1",
     **{
         f"TEAM_{t}_{k}": v
         for t in "AB"
@@ -80,7 +82,9 @@ def _workloads(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
-@pytest.mark.parametrize("overlay", ["collector", "collector-scaled", "collector-tenants"])
+@pytest.mark.parametrize(
+    "overlay", ["collector", "collector-scaled", "collector-tenants", "collector-mlflow"]
+)
 def test_each_overlays_rendered_configmap_validates_with_its_workloads_env(
     otelcol: Path, tmp_path: Path, overlay: str
 ) -> None:
@@ -107,7 +111,13 @@ def test_each_overlays_rendered_configmap_validates_with_its_workloads_env(
         done = _validate(otelcol, config, env)
         assert done.returncode == 0, (workload["metadata"]["name"], done.stderr[-2000:])
         checked += 1
-    assert checked == {"collector": 1, "collector-scaled": 2, "collector-tenants": 1}[overlay]
+    expected = {
+        "collector": 1,
+        "collector-scaled": 2,
+        "collector-tenants": 1,
+        "collector-mlflow": 1,
+    }
+    assert checked == expected[overlay]
 
 
 def test_our_trace_id_routing_exporter_passes_its_go_tests(otelcol: Path) -> None:

@@ -13,7 +13,13 @@ import yaml
 
 ROOT = Path(__file__).parents[2]
 DEPLOY = ROOT / "deploy"
-OVERLAYS = ("langfuse-direct", "collector", "collector-scaled", "collector-tenants")
+OVERLAYS = (
+    "langfuse-direct",
+    "collector",
+    "collector-scaled",
+    "collector-tenants",
+    "collector-mlflow",
+)
 
 
 def tool(name: str) -> str:

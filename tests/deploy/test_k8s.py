@@ -115,9 +115,39 @@ def test_network_policy_allows_only_dns_https_and_the_collector(
         collector = {
             "collector": {4317, 4318},
             "collector-scaled": {4317, 4318},
+            "collector-mlflow": {4317, 4318},
             "collector-tenants": {14317, 14318},  # team-a's receiver only
         }
         assert ports == {53, 443} | collector.get(overlay, set())
+
+
+def test_the_mlflow_topology_fans_traces_out_to_langfuse_and_mlflow_from_the_collector(
+    rendered: dict[str, list[dict[str, Any]]],
+) -> None:
+    objects = rendered["collector-mlflow"]
+    c = container(find(objects, "Deployment", "otel-collector"))
+    assert c["args"] == ["--config=/conf/config.mlflow.yaml"]
+    env = {e["name"]: e for e in c["env"]}
+    for name in ("MLFLOW_TRACKING_URI", "MLFLOW_EXPERIMENT_ID"):
+        assert env[name]["valueFrom"]["configMapKeyRef"] == {"name": "langfuse-config", "key": name}
+    assert "TRACES_BACKEND_ENDPOINT" not in env
+    assert env["LANGFUSE_AUTH"]["valueFrom"]["secretKeyRef"]["name"] == "langfuse-keys"
+    volume = next(
+        v
+        for v in find(objects, "Deployment", "otel-collector")["spec"]["template"]["spec"][
+            "volumes"
+        ]
+        if "configMap" in v
+    )
+    configs = find(objects, "ConfigMap", volume["configMap"]["name"])["data"]
+    pipelines = yaml.safe_load(configs["config.mlflow.yaml"])["service"]["pipelines"]
+    assert pipelines["traces"]["exporters"] == ["otlp_http/langfuse", "otlp_http/mlflow"]
+    assert "otlp_http/mlflow" not in pipelines["metrics"]["exporters"]  # MLflow: traces only
+    data = find(objects, "ConfigMap", "langfuse-config")["data"]
+    assert data["MLFLOW_TRACKING_URI"].startswith("http")
+    job = _env(find(objects, "Job"))  # sessions: the collector only, no backend credentials
+    assert job["OTEL_EXPORTER_OTLP_ENDPOINT"]["value"] == "http://otel-collector:4318"
+    assert not {"LANGFUSE_SECRET_KEY", "MLFLOW_TRACKING_TOKEN", "OBSERVABILITY_BACKENDS"} & set(job)
 
 
 def test_the_scaled_topology_routes_by_trace_id_to_a_stateful_sampling_tier(

@@ -174,9 +174,11 @@ def test_a_broken_backend_never_fails_or_holds_the_session(
     warnings = [line for line in done.stderr.splitlines() if "telemetry:" in line]
     failures = [line for line in warnings if "export to" in line and "failed" in line]
     assert len(failures) <= 1, failures
-    lost = [line for line in warnings if "not delivered" in line]
+    # A hung backend may have stored what it was sent: not confirmed; the others said no.
+    word = "not confirmed" if mode == "hang" else "not delivered"
+    lost = [line for line in warnings if "not delivered" in line or "not confirmed" in line]
     assert len(lost) == 1, warnings
-    assert "5 of 5 spans" in lost[0]
+    assert f"5 of 5 spans were {word}" in lost[0]
     assert expect in done.stderr
     assert SECRET not in done.stderr
 

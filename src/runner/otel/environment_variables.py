@@ -36,6 +36,21 @@ RUNNER_CLI_TELEMETRY: Final = "RUNNER_CLI_TELEMETRY"
 LANGFUSE_TRACING_ENVIRONMENT: Final = "LANGFUSE_TRACING_ENVIRONMENT"
 """Langfuse environment of every span (`langfuse.environment`), e.g. production."""
 OTEL_BSP_SCHEDULE_DELAY: Final = "OTEL_BSP_SCHEDULE_DELAY"
+OBSERVABILITY_BACKENDS: Final = "OBSERVABILITY_BACKENDS"
+"""Comma-separated trace destinations, each exported to directly with its own queue:
+`langfuse`, `mlflow`, `otlp` (OTEL_EXPORTER_OTLP_[TRACES_]ENDPOINT). Unset: the older rules
+(a collector endpoint, else the Langfuse keys)."""
+MLFLOW_TRACKING_URI: Final = "MLFLOW_TRACKING_URI"
+"""MLflow tracking server, e.g. http://mlflow:5000 (traces go to its /v1/traces)."""
+MLFLOW_EXPERIMENT_ID: Final = "MLFLOW_EXPERIMENT_ID"
+"""The experiment the traces land in (header x-mlflow-experiment-id)."""
+MLFLOW_EXPERIMENT_NAME: Final = "MLFLOW_EXPERIMENT_NAME"
+"""Read only to say that the OTLP route needs the id instead."""
+MLFLOW_TRACKING_TOKEN: Final = "MLFLOW_TRACKING_TOKEN"
+"""Bearer token for the tracking server (wins over username/password, as in MLflow)."""
+MLFLOW_TRACKING_USERNAME: Final = "MLFLOW_TRACKING_USERNAME"
+MLFLOW_TRACKING_PASSWORD: Final = "MLFLOW_TRACKING_PASSWORD"
+"""Basic auth for the tracking server (both, or MLFLOW_TRACKING_TOKEN)."""
 SECRET_VARIABLES: Final = (
     LANGFUSE_PUBLIC_KEY,
     LANGFUSE_SECRET_KEY,
@@ -43,6 +58,9 @@ SECRET_VARIABLES: Final = (
     OTEL_EXPORTER_OTLP_TRACES_HEADERS,
     OTEL_EXPORTER_OTLP_METRICS_HEADERS,
     "OTEL_EXPORTER_OTLP_LOGS_HEADERS",
+    MLFLOW_TRACKING_TOKEN,
+    MLFLOW_TRACKING_USERNAME,
+    MLFLOW_TRACKING_PASSWORD,
 )
 """Telemetry credentials the agent's tools must not see: blanked in the CLI's environment."""
 TELEMETRY_VARIABLES: Final = (
@@ -59,6 +77,13 @@ TELEMETRY_VARIABLES: Final = (
     RUNNER_CLI_TELEMETRY,
     TRACEPARENT,
     TRACESTATE,
+    OBSERVABILITY_BACKENDS,
+    MLFLOW_TRACKING_URI,
+    MLFLOW_EXPERIMENT_ID,
+    MLFLOW_EXPERIMENT_NAME,
+    MLFLOW_TRACKING_TOKEN,
+    MLFLOW_TRACKING_USERNAME,
+    MLFLOW_TRACKING_PASSWORD,
     "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT",
     "RUNNER_CONTENT_MAX_CHARS",
     "OTEL_SERVICE_NAME",

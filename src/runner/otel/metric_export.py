@@ -9,11 +9,12 @@ from typing import Any
 
 from opentelemetry.sdk.metrics.export import MetricExporter, MetricExportResult, MetricsData
 
-from runner.otel.export import ExportHealth, classify
+from runner.otel.export import ClientRecorder, ExportHealth, classify
 
 
 class CountingMetricExporter(MetricExporter):
-    """Wraps a metric exporter; failures are one warning, then counted."""
+    """Wraps a metric exporter; failures are one warning naming the HTTP status and the fix for
+    metrics (a 404: the endpoint takes traces only), then counted."""
 
     def __init__(self, inner: MetricExporter, health: ExportHealth) -> None:
         super().__init__(
@@ -22,6 +23,8 @@ class CountingMetricExporter(MetricExporter):
         )
         self.inner = inner
         self.health = health
+        self._recorder = ClientRecorder()
+        self._recorder.hook(inner)
 
     def export(
         self, metrics_data: MetricsData, timeout_millis: float = 10_000, **kwargs: Any
@@ -32,9 +35,11 @@ class CountingMetricExporter(MetricExporter):
             self.health.failure(1, classify(None, exc), type(exc).__name__)
             return MetricExportResult.FAILURE
         if result is MetricExportResult.SUCCESS:
+            self._recorder.last = None
             self.health.success(1)
         else:
-            self.health.failure(1, "failed")
+            kind, detail, answered = self._recorder.outcome()
+            self.health.failure(1, kind, detail, confirmed=answered)
         return result
 
     def force_flush(self, timeout_millis: float = 10_000) -> bool:

@@ -6,6 +6,11 @@ exporter's full timeout and retries (6-40 s measured with a hung backend). `shut
 the exit budget instead. Only batch processors sit on the session's path; their export interval
 is the runner's default (1 s, settings.DEFAULT_SCHEDULE_DELAY_MS) unless OTEL_BSP_SCHEDULE_DELAY
 says otherwise.
+
+Each trace destination (Langfuse, MLflow, an OTLP endpoint, the console) has its own exporter,
+batch processor (queue and thread), timeout and counts; at exit they are flushed in parallel
+against one deadline, so a hung backend costs the others nothing and the whole exit stays
+within RUNNER_EXIT_BUDGET.
 """
 
 from __future__ import annotations
@@ -27,10 +32,7 @@ from opentelemetry.sdk.trace.export import (
 )
 
 from runner._version import __version__
-from runner.otel.environment_variables import (
-    OTEL_EXPORTER_OTLP_ENDPOINT,
-    OTEL_EXPORTER_OTLP_METRICS_ENDPOINT,
-)
+from runner.otel.delivery import DestinationReport
 from runner.otel.export import CountingSpanExporter, ExportHealth, silence_sdk_export_logs
 from runner.otel.settings import TelemetrySettings
 
@@ -80,12 +82,47 @@ class SpanCollector(SpanProcessor):
             self.dropped += 1
 
 
+class CountedBatchSpanProcessor(BatchSpanProcessor):
+    """A BatchSpanProcessor that counts the spans handed to its queue (sampled ones, as the
+    processor itself keeps): the denominator of its destination's delivery report."""
+
+    received = 0
+
+    def on_end(self, span: ReadableSpan) -> None:
+        if span.context is not None and span.context.trace_flags.sampled:
+            self.received += 1  # on_end runs on the telemetry worker thread only
+        super().on_end(span)
+
+
+@dataclass
+class TraceDestination:
+    """One trace backend: its exporter (with counts) and its own queue."""
+
+    name: str
+    exporter: CountingSpanExporter
+    processor: CountedBatchSpanProcessor
+
+    def report(self) -> DestinationReport:
+        counts, waiting = self.exporter.counts()
+        health = self.exporter.health
+        return DestinationReport(
+            destination=self.name,
+            endpoint=health.endpoint,
+            spans=self.processor.received,
+            delivered=counts.exported,
+            unconfirmed=counts.unconfirmed + waiting,
+            failures=counts.failures,
+        )
+
+
 @dataclass
 class ShutdownResult:
     within_budget: bool
     waiting: bool
     """An export was still waiting for the backend's answer when the budget ran out."""
     seconds: float
+    reports: list[DestinationReport] = field(default_factory=list)
+    """Per trace destination: spans handed to it, delivered, not confirmed, not delivered."""
 
 
 @dataclass
@@ -95,33 +132,40 @@ class Pipeline:
     health: list[ExportHealth] = field(default_factory=list)
     collector: SpanCollector | None = None
     destinations: list[str] = field(default_factory=list)
+    """One line per destination for the log: `traces → langfuse (https://…)`."""
     span_exporters: list[CountingSpanExporter] = field(default_factory=list)
+    traces: list[TraceDestination] = field(default_factory=list)
 
     def shutdown(self, budget_s: float) -> ShutdownResult:
-        """Flush and shut the providers down within `budget_s`. Just before the budget runs
-        out, retries are aborted so the batch in hand fails with its reason, counted."""
+        """Flush every destination in parallel and shut down within `budget_s`. Just before the
+        budget runs out, each destination still busy is aborted: its retries end, a batch that
+        was waiting for its answer counts as not confirmed, nothing more is sent."""
         started = time.monotonic()
-
-        def work() -> None:
-            self.tracer_provider.shutdown()
-            if self.meter_provider is not None:
-                self.meter_provider.shutdown()
-
+        deadline = started + budget_s
         grace = min(0.5, budget_s / 4)
-        thread = start_daemon(work)
-        thread.join(budget_s - grace)
-        if thread.is_alive():
-            for exporter in self.span_exporters:
-                exporter.abort()
-            thread.join(grace)
+        flushing = [(d, start_daemon(d.processor.shutdown, f"flush-{d.name}")) for d in self.traces]
+        threads = [thread for _, thread in flushing]
+        if self.meter_provider is not None:
+            threads.append(start_daemon(self.meter_provider.shutdown, "flush-metrics"))
+        _join_all(threads, deadline - grace)
+        for destination, thread in flushing:
+            if thread.is_alive():
+                destination.exporter.abort()
+        _join_all(threads, deadline)
         return ShutdownResult(
-            within_budget=not thread.is_alive(),
+            within_budget=not any(t.is_alive() for t in threads),
             waiting=any(e.in_flight for e in self.span_exporters),
             seconds=time.monotonic() - started,
+            reports=[d.report() for d in self.traces],
         )
 
 
-def start_daemon(work: Callable[[], None]) -> threading.Thread:
+def _join_all(threads: list[threading.Thread], until: float) -> None:
+    for thread in threads:
+        thread.join(max(0.0, until - time.monotonic()))
+
+
+def start_daemon(work: Callable[[], None], name: str = "telemetry-shutdown") -> threading.Thread:
     """Run `work` on a daemon thread (it never holds the process's exit); failures are one
     warning."""
 
@@ -131,7 +175,7 @@ def start_daemon(work: Callable[[], None]) -> threading.Thread:
         except Exception as exc:  # noqa: BLE001
             log.warning("telemetry: shutdown failed (%s)", type(exc).__name__)
 
-    thread = threading.Thread(target=run, name="telemetry-shutdown", daemon=True)
+    thread = threading.Thread(target=run, name=name, daemon=True)
     thread.start()
     return thread
 
@@ -160,14 +204,16 @@ def build_pipeline(
     timeout_s = None  # the SDK reads OTEL_EXPORTER_OTLP_[TRACES_]TIMEOUT; exit has its budget
     for name in settings.traces:
         exporter, endpoint = _span_exporter(name, settings, environ, timeout_s)
-        health = ExportHealth("traces", endpoint)
+        health = ExportHealth("traces", endpoint, name)
         pipeline.health.append(health)
-        pipeline.destinations.append(f"traces → {health.endpoint}")
+        pipeline.destinations.append(f"traces → {health.label}")
         counting = CountingSpanExporter(exporter, health)
         pipeline.span_exporters.append(counting)
-        tracer_provider.add_span_processor(
-            BatchSpanProcessor(counting, schedule_delay_millis=settings.schedule_delay_ms)
+        processor = CountedBatchSpanProcessor(
+            counting, schedule_delay_millis=settings.schedule_delay_ms
         )
+        pipeline.traces.append(TraceDestination(name, counting, processor))
+        tracer_provider.add_span_processor(processor)
     if collect:
         pipeline.collector = SpanCollector()
         tracer_provider.add_span_processor(pipeline.collector)
@@ -181,10 +227,10 @@ def build_pipeline(
 
     readers = []
     for name in settings.metrics:
-        metric_exporter, endpoint = _metric_exporter(name, settings, environ, timeout_s)
-        health = ExportHealth("metrics", endpoint)
+        metric_exporter, endpoint = _metric_exporter(name, settings, timeout_s)
+        health = ExportHealth("metrics", endpoint, "otlp" if name == "otlp" else name)
         pipeline.health.append(health)
-        pipeline.destinations.append(f"metrics → {health.endpoint}")
+        pipeline.destinations.append(f"metrics → {health.label}")
         readers.append(
             PeriodicExportingMetricReader(CountingMetricExporter(metric_exporter, health))
         )
@@ -200,22 +246,22 @@ def _span_exporter(
     """An exporter, or a factory for one (built on the batch thread at first export)."""
     if name == "console":
         return ConsoleSpanExporter(out=sys.stderr), "stderr"
-    if name == "langfuse":
-        assert settings.langfuse is not None
-        target = settings.langfuse
+    if name in ("langfuse", "mlflow"):
+        target = settings.langfuse if name == "langfuse" else settings.mlflow
+        assert target is not None
+        endpoint, headers = target.traces_endpoint, target.headers
 
-        def langfuse() -> SpanExporter:
+        def direct() -> SpanExporter:
             from opentelemetry.exporter.otlp.proto.http import Compression
             from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
-            return OTLPSpanExporter(
-                endpoint=target.traces_endpoint,
-                headers=target.headers,
-                timeout=timeout_s,
-                compression=Compression.Gzip,
+            exporter = OTLPSpanExporter(
+                endpoint=endpoint, headers=headers, timeout=timeout_s, compression=Compression.Gzip
             )
+            only_own_headers(exporter, headers)
+            return exporter
 
-        return langfuse, target.traces_endpoint
+        return direct, endpoint
     endpoint = settings.otlp_traces_endpoint
     if settings.protocol == "grpc":
 
@@ -238,15 +284,13 @@ def _span_exporter(
 
 
 def _metric_exporter(
-    name: str, settings: TelemetrySettings, environ: Mapping[str, str], timeout_s: float | None
+    name: str, settings: TelemetrySettings, timeout_s: float | None
 ) -> tuple[MetricExporter, str]:
     if name == "console":
         from opentelemetry.sdk.metrics.export import ConsoleMetricExporter
 
         return ConsoleMetricExporter(out=sys.stderr), "stderr"
-    endpoint = environ.get(OTEL_EXPORTER_OTLP_METRICS_ENDPOINT) or environ.get(
-        OTEL_EXPORTER_OTLP_ENDPOINT, ""
-    )
+    endpoint = settings.otlp_metrics_endpoint
     if settings.protocol == "grpc":
         from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import (
             OTLPMetricExporter as GrpcMetricExporter,
@@ -257,3 +301,18 @@ def _metric_exporter(
 
     exporter = OTLPMetricExporter(timeout=timeout_s)
     return exporter, getattr(exporter, "_endpoint", endpoint)
+
+
+def only_own_headers(exporter: object, own: Mapping[str, str]) -> None:
+    """A direct destination sends its own headers only. The SDK merges OTEL_EXPORTER_OTLP_[
+    TRACES_]HEADERS into every OTLP/HTTP exporter's headers, so without this the collector's
+    credentials would go to Langfuse or MLflow as well. Works on the exporter's private client
+    (opentelemetry-exporter-otlp-proto-http 1.45); tests/otel/test_multi_export_e2e.py checks it."""
+    client = getattr(exporter, "_client", None)
+    headers = getattr(client, "_headers", None)
+    if not isinstance(headers, dict):
+        log.debug("OTLP exporter without _client._headers: OTEL_EXPORTER_OTLP_HEADERS may apply")
+        return
+    keep = {k.lower() for k in own} | {"content-type", "user-agent", "content-encoding"}
+    for key in [k for k in headers if k.lower() not in keep]:
+        del headers[key]

@@ -4,30 +4,44 @@ The standard OTEL_* variables keep their meaning and are read by the OTel SDK it
 can (endpoints, headers, timeouts, compression, sampler, batch processor, limits, resource); this
 module only decides *where* traces and metrics go, and validates what would otherwise fail
 later. A bad value never fails the session: it is one warning naming the variable, and that
-telemetry path is off.
+destination is off; the others go on.
 
-    OTEL_EXPORTER_OTLP_[TRACES_]ENDPOINT set   → traces (and metrics) to that endpoint (a collector)
-    else LANGFUSE_ENABLED / both Langfuse keys → traces to Langfuse's OTel endpoint; no metrics
+Traces (when OTEL_TRACES_EXPORTER is unset or includes `otlp`):
+
+    OBSERVABILITY_BACKENDS set                 → exactly those: langfuse, mlflow, otlp (each its
+                                                 own exporter and queue; runner.otel.destinations)
+    else OTEL_EXPORTER_OTLP_[TRACES_]ENDPOINT  → that endpoint (a collector)
+    else LANGFUSE_ENABLED / both Langfuse keys → Langfuse's OTel endpoint
     else                                       → no export (the trace view still works locally)
+
+Metrics go only where an endpoint for them is set, as the OTLP spec reads the variables:
+OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_METRICS_ENDPOINT; a traces-only endpoint sends
+no metrics anywhere (not to the SDK's default localhost:4318). Langfuse and MLflow ingest
+traces only.
 """
 
 from __future__ import annotations
 
-import base64
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
-from urllib.parse import quote, urlparse
+from urllib.parse import quote
 
 from runner.otel.content import ContentPolicy
+from runner.otel.destinations import (
+    LangfuseTarget,
+    MlflowTarget,
+    backends,
+    is_url,
+    langfuse_target,
+)
 from runner.otel.environment_variables import (
-    LANGFUSE_BASE_URL,
     LANGFUSE_ENABLED,
-    LANGFUSE_HOST,
     LANGFUSE_PUBLIC_KEY,
     LANGFUSE_SECRET_KEY,
     LANGFUSE_TRACING_ENVIRONMENT,
+    OBSERVABILITY_BACKENDS,
     OTEL_BSP_SCHEDULE_DELAY,
     OTEL_EXPORTER_OTLP_ENDPOINT,
     OTEL_EXPORTER_OTLP_HEADERS,
@@ -47,6 +61,7 @@ from runner.otel.environment_variables import (
     TRACEPARENT,
     TRACESTATE,
 )
+from runner.otel.routes import Routes
 
 log = logging.getLogger("runner.otel")
 
@@ -55,30 +70,13 @@ DEFAULT_SCHEDULE_DELAY_MS = 1000
 second before a SIGKILL (OOM, eviction) is at the backend. At Claude's pace (a call every few
 seconds) that is still a handful of spans per request; set OTEL_BSP_SCHEDULE_DELAY to change."""
 
-DEFAULT_LANGFUSE_URL = "https://cloud.langfuse.com"
-LANGFUSE_OTEL_PATH = "/api/public/otel/v1/traces"
 DEFAULT_EXIT_BUDGET_S = 3.0
 Mode = Literal["otel", "langfuse-sdk", "off"]
 MODES: tuple[Mode, ...] = ("otel", "langfuse-sdk", "off")
 EXPORTERS = ("otlp", "console", "none")
 PROTOCOLS = ("http/protobuf", "grpc")
 _TRUE = ("1", "true", "yes", "on")
-
-
-@dataclass(frozen=True)
-class LangfuseTarget:
-    base_url: str
-    public_key: str
-    secret_key: str = field(repr=False)
-
-    @property
-    def traces_endpoint(self) -> str:
-        return self.base_url.rstrip("/") + LANGFUSE_OTEL_PATH
-
-    @property
-    def headers(self) -> dict[str, str]:
-        token = base64.b64encode(f"{self.public_key}:{self.secret_key}".encode()).decode()
-        return {"Authorization": f"Basic {token}", "x-langfuse-ingestion-version": "4"}
+__all__ = ["LangfuseTarget", "MlflowTarget", "TelemetrySettings"]
 
 
 @dataclass(frozen=True)
@@ -87,16 +85,20 @@ class TelemetrySettings:
 
     mode: Mode = "otel"
     traces: tuple[str, ...] = ()
-    """Trace exporters to build: `otlp` (collector), `langfuse`, `console`."""
+    """Trace exporters to build, each with its own queue: `otlp` (OTEL_EXPORTER_OTLP_*, e.g. a
+    collector), `langfuse`, `mlflow`, `console`."""
     metrics: tuple[str, ...] = ()
     """Metric exporters: `otlp`, `console`."""
     protocol: str = "http/protobuf"
     langfuse: LangfuseTarget | None = None
+    mlflow: MlflowTarget | None = None
     exit_budget_s: float = DEFAULT_EXIT_BUDGET_S
     trace_view: bool | None = None
     cli_telemetry: bool = False
     otlp_traces_endpoint: str = ""
     """Where OTLP traces go (as the SDK derives it from the OTEL_* variables)."""
+    otlp_metrics_endpoint: str = ""
+    """Where OTLP metrics go (as the SDK derives it), when `otlp` is in `metrics`."""
     content: ContentPolicy = field(default_factory=ContentPolicy.off)
     traceparent: str | None = None
     """A valid W3C traceparent the session joins (TRACEPARENT), else None."""
@@ -145,59 +147,61 @@ class TelemetrySettings:
             return cls(mode="off", warnings=tuple(warnings), **base)  # type: ignore[arg-type]
 
         langfuse_wanted = flag(LANGFUSE_ENABLED)
-        langfuse = _langfuse_target(env, langfuse_wanted, warnings)
+        langfuse = langfuse_target(env, langfuse_wanted, warnings)
+        listed = backends(env, warnings)
         if mode == "langfuse-sdk":
             if langfuse is None:
                 warnings.append(
                     f"{TELEMETRY_MODE}=langfuse-sdk needs {LANGFUSE_PUBLIC_KEY} and "
                     f"{LANGFUSE_SECRET_KEY}: set both; no traces are exported"
                 )
+            if listed and set(listed) - {"langfuse"}:
+                warnings.append(
+                    f"{OBSERVABILITY_BACKENDS}={','.join(listed)!r} is not used with "
+                    f"{TELEMETRY_MODE}=langfuse-sdk (Langfuse only): use {TELEMETRY_MODE}=otel "
+                    f"to export to several backends"
+                )
             return cls(mode=mode, langfuse=langfuse, warnings=tuple(warnings), **base)  # type: ignore[arg-type]
 
-        trace_names = _exporter_names(env, OTEL_TRACES_EXPORTER, warnings)
-        metric_names = _exporter_names(env, OTEL_METRICS_EXPORTER, warnings)
-        has_endpoint = bool(
-            env.get(OTEL_EXPORTER_OTLP_ENDPOINT) or env.get(OTEL_EXPORTER_OTLP_TRACES_ENDPOINT)
-        )
         protocol = _protocol(env, warnings)
         otlp_ok = (
             protocol is not None and _endpoints_ok(env, warnings) and _headers_ok(env, warnings)
         )
-
-        traces: list[str] = []
-        metrics: list[str] = []
+        routes = Routes(env, warnings, otlp_ok)
+        mlflow = None
+        trace_names = _exporter_names(env, OTEL_TRACES_EXPORTER, warnings)
         if trace_names is not None:
             if "console" in trace_names:
-                traces.append("console")
+                routes.traces.append("console")
             # Unset OTEL_TRACES_EXPORTER means "otlp", as in the SDK.
             if "otlp" in trace_names or not trace_names:
-                if has_endpoint:
-                    if otlp_ok:
-                        traces.append("otlp")
-                elif langfuse is not None:
-                    traces.append("langfuse")
-                elif trace_names:
-                    warnings.append(
-                        f"{OTEL_TRACES_EXPORTER}=otlp but no endpoint: set "
-                        f"{OTEL_EXPORTER_OTLP_ENDPOINT} (a collector) or the Langfuse keys; "
-                        f"traces are not exported"
-                    )
+                if listed is None:
+                    routes.default_traces(langfuse, explicit=bool(trace_names))
+                else:
+                    mlflow = routes.listed_traces(listed, langfuse, langfuse_wanted)
+            elif listed:
+                warnings.append(
+                    f"{OBSERVABILITY_BACKENDS} is not used: {OTEL_TRACES_EXPORTER}="
+                    f"{env.get(OTEL_TRACES_EXPORTER, '').strip()!r} has no otlp; add otlp to it"
+                )
+        metric_names = _exporter_names(env, OTEL_METRICS_EXPORTER, warnings)
         if metric_names is not None:
-            if "console" in metric_names:
-                metrics.append("console")
-            metrics_endpoint = has_endpoint or bool(env.get(OTEL_EXPORTER_OTLP_METRICS_ENDPOINT))
-            if ("otlp" in metric_names or not metric_names) and metrics_endpoint and otlp_ok:
-                metrics.append("otlp")
+            routes.metrics_from(metric_names)
         traces_endpoint = env.get(OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) or _signal_url(
             env.get(OTEL_EXPORTER_OTLP_ENDPOINT, ""), "traces", protocol or "http/protobuf"
+        )
+        metrics_endpoint = env.get(OTEL_EXPORTER_OTLP_METRICS_ENDPOINT) or _signal_url(
+            env.get(OTEL_EXPORTER_OTLP_ENDPOINT, ""), "metrics", protocol or "http/protobuf"
         )
         return cls(
             mode="otel",
             otlp_traces_endpoint=traces_endpoint,
-            traces=tuple(traces),
-            metrics=tuple(metrics),
+            otlp_metrics_endpoint=metrics_endpoint,
+            traces=tuple(routes.traces),
+            metrics=tuple(routes.metrics),
             protocol=protocol or "http/protobuf",
             langfuse=langfuse,
+            mlflow=mlflow,
             warnings=tuple(warnings),
             **base,  # type: ignore[arg-type]
         )
@@ -303,7 +307,7 @@ def _endpoints_ok(env: Mapping[str, str], warnings: list[str]) -> bool:
         OTEL_EXPORTER_OTLP_METRICS_ENDPOINT,
     ):
         raw = env.get(name, "").strip()
-        if raw and not _is_url(raw):
+        if raw and not is_url(raw):
             warnings.append(
                 f"{name}={raw!r} is not a URL: use e.g. http://otel-collector:4318; "
                 f"OTLP export is off"
@@ -333,39 +337,3 @@ def _headers_ok(env: Mapping[str, str], warnings: list[str]) -> bool:
                 ok = False
                 break
     return ok
-
-
-def _is_url(raw: str) -> bool:
-    parsed = urlparse(raw)
-    return parsed.scheme in ("http", "https") and bool(parsed.netloc) and " " not in raw
-
-
-def _langfuse_target(
-    env: Mapping[str, str], wanted: bool | None, warnings: list[str]
-) -> LangfuseTarget | None:
-    if wanted is False:
-        return None
-    public = env.get(LANGFUSE_PUBLIC_KEY, "").strip()
-    secret = env.get(LANGFUSE_SECRET_KEY, "").strip()
-    if not public and not secret:
-        if wanted:
-            warnings.append(
-                f"{LANGFUSE_ENABLED}=true but {LANGFUSE_PUBLIC_KEY} and {LANGFUSE_SECRET_KEY} "
-                f"are not set: set both (from the langfuse-keys Secret); Langfuse export is off"
-            )
-        return None
-    if not public or not secret:
-        missing = LANGFUSE_PUBLIC_KEY if not public else LANGFUSE_SECRET_KEY
-        warnings.append(
-            f"{missing} is not set but the other Langfuse key is: set both; Langfuse export is off"
-        )
-        return None
-    url_name = LANGFUSE_BASE_URL if env.get(LANGFUSE_BASE_URL) else LANGFUSE_HOST
-    base_url = (env.get(url_name) or DEFAULT_LANGFUSE_URL).strip()
-    if not _is_url(base_url):
-        warnings.append(
-            f"{url_name}={quote(base_url, safe=':/.-_')!r} is not a URL with http:// or "
-            f"https://: use e.g. https://cloud.langfuse.com; Langfuse export is off"
-        )
-        return None
-    return LangfuseTarget(base_url=base_url.rstrip("/"), public_key=public, secret_key=secret)

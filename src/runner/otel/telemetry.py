@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
     from runner.cli_telemetry import CliTelemetryRelay, RelayCounts
     from runner.otel.content import ContentPolicy
+    from runner.otel.delivery import DestinationReport
     from runner.otel.metrics import GenAIMetrics
     from runner.otel.pipeline import Pipeline
     from runner.otel.span_renderer import SpanRenderer
@@ -81,6 +82,8 @@ class TelemetryReport:
     seconds: float = 0.0
     cli: RelayCounts | None = None
     """What the relay of the CLI's own telemetry saw (RUNNER_CLI_TELEMETRY)."""
+    destinations: list[DestinationReport] = field(default_factory=list)
+    """Per trace destination: spans handed to it, delivered, not confirmed, not delivered."""
 
 
 class Telemetry:
@@ -159,6 +162,7 @@ class Telemetry:
 
     def shutdown(self) -> TelemetryReport:
         """Flush and shut down within the exit budget; report what was lost."""
+        from runner.otel.delivery import log_delivery
         from runner.otel.pipeline import run_bounded
 
         report = TelemetryReport()
@@ -175,13 +179,14 @@ class Telemetry:
         report.within_budget, report.waiting = result.within_budget, result.waiting
         report.seconds = result.seconds
         report.spans = self.renderer.spans_recorded if self.renderer is not None else 0
+        report.destinations = result.reports
         for health in self.pipeline.health:
             exported = health.report()
             if health.signal == "traces":
                 report.delivered[health.endpoint] = exported.exported
             if exported.failures:
                 report.failures[health.endpoint] = exported.failures
-        self._log_report(report)
+        log_delivery(result.reports, within_budget=result.within_budget, budget_s=budget)
         return report
 
     def _wait_for_worker(self) -> None:
@@ -193,26 +198,6 @@ class Telemetry:
                 RUNNER_EXIT_BUDGET,
             )
             self.worker = None
-
-    def _log_report(self, report: TelemetryReport) -> None:
-        for endpoint, delivered in report.delivered.items():
-            lost = report.spans - delivered
-            if lost <= 0:
-                log.info("telemetry: %d spans delivered to %s", delivered, endpoint)
-                continue
-            reason = (
-                ""
-                if report.within_budget
-                else f"; the exit budget ({RUNNER_EXIT_BUDGET}={self.settings.exit_budget_s:g}s) "
-                "ran out"
-            )
-            log.warning(
-                "telemetry: %d of %d spans were not delivered to %s%s",
-                lost,
-                report.spans,
-                endpoint,
-                reason,
-            )
 
 
 def setup_telemetry(environ: Mapping[str, str] | None = None) -> Telemetry:
