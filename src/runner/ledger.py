@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import assert_never
 
-from runner import pricing
+from runner import ledger_views, pricing
 from runner.events import (
     AGENT_TOOLS,
     ApiRetry,
@@ -56,17 +56,15 @@ from runner.events import (
     ToolStarted,
 )
 from runner.figures import (
-    Figures,
     LedgerCall,
     LedgerFigures,
-    ModelFigures,
     SubagentFigures,
     Thread,
 )
 from runner.usage import ModelUsage, Usage
 
 log = logging.getLogger("runner")
-COST_TOLERANCE_USD = 1e-9
+
 Price = Callable[[str | None, Usage], pricing.CallCost | None]
 
 
@@ -108,9 +106,7 @@ class Ledger:
         """Every recorded call of the session (the ledger itself)."""
         self._keys = itertools.count(1)
         self._query: _Query | None = None
-        self._types: dict[str, str] = {}
-        self._parent: dict[str, Thread] = {}
-        """Subagent thread → the thread that started it."""
+        self._owners = ledger_views.Owners()
         self._finished: set[str] = set()
         self._reported: dict[str, ModelUsage] = {}
         """Claude Code's cumulative per-model figures at the last query's end."""
@@ -161,14 +157,14 @@ class Ledger:
                 return self._subagent_finished(query, event)
             case SubagentStarted():
                 if event.thread is not None:
-                    self._types[event.thread] = event.agent_type or "subagent"
+                    self._owners.types[event.thread] = event.agent_type or "subagent"
                 return [event]
             case ToolRequested():
                 if event.name in AGENT_TOOLS:
-                    self._parent.setdefault(event.tool_use_id, event.thread)
+                    self._owners.parent.setdefault(event.tool_use_id, event.thread)
                     agent_type = event.arguments.get("subagent_type")
                     if isinstance(agent_type, str) and agent_type:
-                        self._types.setdefault(event.tool_use_id, agent_type)
+                        self._owners.types.setdefault(event.tool_use_id, agent_type)
                 return [event]
             case CliCallReported() if query is not None:
                 return self._cli_call(query, event)
@@ -243,7 +239,7 @@ class Ledger:
         out: list[RunnerEvent] = []
         for opened in query.snapshots.pop(thread, {}).values():
             out.extend(self._record(query, self._call(query, thread, opened), at_ns=event.at_ns))
-        if any(call.thread in self._lineage_of(thread) for call, _, _ in query.held):
+        if any(call.thread in self._owners.lineage(thread) for call, _, _ in query.held):
             query.finishing.append(event)  # its figures wait for the shares
             return out
         self._finished.add(thread)
@@ -295,18 +291,7 @@ class Ledger:
         return [replace(event, call_key=match.key)]
 
     def _cli_match(self, query: _Query, event: CliCallReported) -> LedgerCall | None:
-        """The oldest recorded call of its thread with the same usage (the input side alone
-        for a call known only from a snapshot), not matched yet."""
-        candidates = [
-            c
-            for c in query.calls
-            if c.key not in query.cli_matched and c.observed and c.thread == event.thread
-        ]
-        exact = next((c for c in candidates if c.usage == event.usage), None)
-        if exact is not None:
-            return exact
-        asked = replace(event.usage, output_tokens=0)
-        return next((c for c in candidates if replace(c.usage, output_tokens=0) == asked), None)
+        return ledger_views.cli_match(query.calls, query.cli_matched, event)
 
     def _cli_pending(self, query: _Query) -> list[RunnerEvent]:
         """The CLI's records that match a call just recorded."""
@@ -408,19 +393,8 @@ class Ledger:
         return growth
 
     def _unexplained(self, query: _Query) -> Usage:
-        """Claude Code's per-model growth this query, less every call seen (negative or zero
-        when there is nothing unseen, or figures that do not line up)."""
-        result = query.result
-        if result is None or not result.model_usage:
-            return Usage()
-        before = self._reported
-        grown = Usage()
-        for model, figures in result.model_usage.items():
-            grown = grown + figures.usage - (before[model].usage if model in before else Usage())
-        seen = sum((c.usage for c in query.calls), Usage())
-        seen = sum((c.usage for c, _, _ in query.held), seen)
-        unseen = grown - seen
-        return Usage() if unseen.negative else unseen
+        seen = [c.usage for c in query.calls] + [c.usage for c, _, _ in query.held]
+        return ledger_views.unexplained(query.result, self._reported, seen)
 
     def _unseen(self, query: _Query, at_ns: int) -> list[RunnerEvent]:
         """Calls Claude Code made but did not stream, nor the CLI report: one call of its
@@ -478,56 +452,16 @@ class Ledger:
 
     # --- views ------------------------------------------------------------------------------
 
-    def _lineage_of(self, thread: str) -> set[Thread]:
-        """The thread and every subagent it started, transitively."""
-        family: set[Thread] = {thread}
-        grew = True
-        while grew:
-            grew = False
-            for child, parent in self._parent.items():
-                if parent in family and child not in family:
-                    family.add(child)
-                    grew = True
-        return family
-
-    def _subagent_figures(
-        self, thread: str, calls: list[LedgerCall] | None = None
-    ) -> SubagentFigures:
-        family = self._lineage_of(thread)
-        return SubagentFigures(
-            thread=thread,
-            parent=self._parent.get(thread),
-            agent_type=self._types.get(thread, "subagent"),
-            figures=Figures.of([c for c in (calls or self._calls) if c.thread in family]),
-        )
+    def _subagent_figures(self, thread: str) -> SubagentFigures:
+        return self._owners.subagent(thread, self._calls)
 
     def _figures(self, calls: list[LedgerCall], reported: float | None) -> LedgerFigures:
-        total = Figures.of(calls)
-        difference = None
-        if reported is not None:
-            gap = reported - total.cost_usd
-            if abs(gap) > max(COST_TOLERANCE_USD, reported * 1e-9):
-                difference = gap
-        threads = list(dict.fromkeys(c.thread for c in calls if c.thread is not None))
-        by_model: dict[str, list[LedgerCall]] = {}
-        for call in calls:
-            by_model.setdefault(call.model or "unknown", []).append(call)
-        return LedgerFigures(
-            total=total,
-            subagents=tuple(self._subagent_figures(t, calls) for t in threads),
-            models=tuple(
-                ModelFigures(
-                    model=model,
-                    figures=Figures.of(model_calls),
-                    context_window=self._windows.get(model) or pricing.context_window(model),
-                    reported_cost_usd=self._reported[model].cost_usd
-                    if model in self._reported
-                    else None,
-                )
-                for model, model_calls in by_model.items()
-            ),
-            reported_cost_usd=reported,
-            cost_difference_usd=difference,
+        return ledger_views.figures(
+            calls,
+            owners=self._owners,
+            reported=reported,
+            windows=self._windows,
+            reported_models=self._reported,
         )
 
     def session_figures(self) -> LedgerFigures:

@@ -29,13 +29,11 @@ Every function returns a fresh dict without None values.
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from typing import assert_never
 
-from opentelemetry.util.types import AttributeValue
-
 from runner.events import ApiRetry, CliHookRan, Compacted
-from runner.figures import Figures, LedgerFigures
+from runner.figures import Figures
+from runner.otel import attribute_parts as parts
 from runner.otel import semconv as sc
 from runner.otel.content import ContentPolicy
 from runner.otel.tree import (
@@ -49,9 +47,8 @@ from runner.otel.tree import (
     ToolNode,
 )
 from runner.pricing import langfuse_keys
-from runner.usage import Usage
 
-Attributes = dict[str, AttributeValue]
+Attributes = parts.Attributes
 
 
 def tags(session: SessionNode) -> list[str]:
@@ -194,7 +191,7 @@ def end_attributes(node: Node, content: ContentPolicy) -> Attributes:
     if isinstance(node, SessionNode):
         return _session_end(node)
     if isinstance(node, QueryNode):
-        out = _ledger_figures(node.figures)
+        out = parts.ledger_totals(node.figures)
         session = node.parent
         if isinstance(session, SessionNode) and session.sdk_session_id:
             out[sc.GEN_AI_CONVERSATION_ID] = session.sdk_session_id
@@ -206,7 +203,7 @@ def end_attributes(node: Node, content: ContentPolicy) -> Attributes:
             )
         return out
     if isinstance(node, AgentNode):
-        out = {sc.GEN_AI_AGENT_NAME: node.agent_type, **_figures(node.figures or Figures())}
+        out = {sc.GEN_AI_AGENT_NAME: node.agent_type, **parts.totals(node.figures or Figures())}
         if node.agent_id:
             out[sc.GEN_AI_AGENT_ID] = node.agent_id
         if content.capture and node.answer:
@@ -220,7 +217,7 @@ def end_attributes(node: Node, content: ContentPolicy) -> Attributes:
         out = {sc.GEN_AI_TOOL_NAME: node.name}
         if node.cli is not None:
             out.update(
-                _present(
+                parts.present(
                     {
                         sc.AGENTIC_SESSION_TOOL_DECISION: node.cli.decision,
                         sc.AGENTIC_SESSION_TOOL_DECISION_SOURCE: node.cli.decision_source,
@@ -249,7 +246,7 @@ def chat_attributes(node: ChatNode, content: ContentPolicy) -> Attributes:
     out: Attributes = {
         sc.GEN_AI_OPERATION_NAME: sc.OP_CHAT,
         sc.GEN_AI_PROVIDER_NAME: sc.PROVIDER_ANTHROPIC,
-        **_usage(node.usage),
+        **parts.gen_ai_usage(node.usage),
         sc.LANGFUSE_OBSERVATION_USAGE_DETAILS: json.dumps(langfuse_keys(node.usage.by_kind())),
         sc.AGENTIC_SESSION_COST_SOURCE: call.cost_source if call else "unpriced",
     }
@@ -273,8 +270,8 @@ def chat_attributes(node: ChatNode, content: ContentPolicy) -> Attributes:
         out[sc.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] = max(
             0.0, (node.first_chunk_ns - node.start_ns) / 1e9
         )
-        out[sc.LANGFUSE_OBSERVATION_COMPLETION_START_TIME] = iso8601(node.first_chunk_ns)
-    session = session_of(node)
+        out[sc.LANGFUSE_OBSERVATION_COMPLETION_START_TIME] = parts.iso8601(node.first_chunk_ns)
+    session = parts.session_of(node)
     if session is not None and session.sdk_session_id:
         out[sc.GEN_AI_CONVERSATION_ID] = session.sdk_session_id
     if isinstance(node.parent, AgentNode):
@@ -286,7 +283,7 @@ def chat_attributes(node: ChatNode, content: ContentPolicy) -> Attributes:
     if node.cli is not None:
         cli = node.cli
         out.update(
-            _present(
+            parts.present(
                 {
                     sc.AGENTIC_SESSION_CALL_SOURCE: cli.source,
                     sc.AGENTIC_SESSION_CALL_ATTEMPT: cli.attempt,
@@ -297,8 +294,8 @@ def chat_attributes(node: ChatNode, content: ContentPolicy) -> Attributes:
                 }
             )
         )
-    out.update(_context(node))
-    out.update(_cache(node.usage, call.cost.cache_savings if call and call.cost else None))
+    out.update(parts.context(node))
+    out.update(parts.cache(node.usage, call.cost.cache_savings if call and call.cost else None))
     if node.consumed_tool_results:
         out[sc.AGENTIC_SESSION_CHAT_TOOL_RESULTS] = [i for i, _ in node.consumed_tool_results]
         out[sc.AGENTIC_SESSION_CHAT_TOOL_RESULT_CHARS] = sum(
@@ -317,7 +314,7 @@ def chat_attributes(node: ChatNode, content: ContentPolicy) -> Attributes:
 
 
 def _session_end(node: SessionNode) -> Attributes:
-    out = _ledger_figures(node.figures)
+    out = parts.ledger_totals(node.figures)
     out[sc.AGENTIC_SESSION_COMPACTIONS] = node.compactions
     if node.sdk_session_id:
         out[sc.GEN_AI_CONVERSATION_ID] = node.sdk_session_id
@@ -350,7 +347,7 @@ def event_attributes(event: SpanEvent, content: ContentPolicy) -> tuple[str, Att
                 event.trigger, event.pre_tokens, event.post_tokens
             )
         case CliHookRan():
-            return sc.EVENT_HOOK, _present(
+            return sc.EVENT_HOOK, parts.present(
                 {
                     sc.AGENTIC_SESSION_HOOK_EVENT: event.hook_event,
                     sc.AGENTIC_SESSION_HOOK_NAME: event.hook_name,
@@ -386,83 +383,3 @@ def _retry(retry: ApiRetry, content: ContentPolicy) -> Attributes:
     if retry.error:
         out["exception.message"] = content.redactor.clean(retry.error)[:500]
     return out
-
-
-# --- parts ------------------------------------------------------------------------------------
-
-
-def _usage(usage: Usage) -> Attributes:
-    """GenAI usage: input INCLUDES cache tokens (the conventions' definition)."""
-    return {
-        sc.GEN_AI_USAGE_INPUT_TOKENS: usage.total_input_tokens,
-        sc.GEN_AI_USAGE_OUTPUT_TOKENS: usage.output_tokens,
-        sc.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS: usage.cache_read_input_tokens,
-        sc.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS: usage.cache_creation_input_tokens,
-    }
-
-
-def _figures(figures: Figures) -> Attributes:
-    """A query's, subagent's or session's totals (the ledger's), under the product's names:
-    no backend reads them as usage or cost, so nothing is counted twice."""
-    usage = figures.usage
-    prefix = sc.AGENTIC_SESSION_USAGE_PREFIX
-    return {
-        sc.AGENTIC_SESSION_LLM_CALLS: figures.calls,
-        sc.AGENTIC_SESSION_COST_USD: float(figures.cost_usd),
-        f"{prefix}input_tokens": usage.total_input_tokens,
-        f"{prefix}output_tokens": usage.output_tokens,
-        f"{prefix}cache_read.input_tokens": usage.cache_read_input_tokens,
-        f"{prefix}cache_write.input_tokens": usage.cache_creation_input_tokens,
-        **_cache(usage, figures.cache_savings_usd),
-    }
-
-
-def _ledger_figures(figures: LedgerFigures | None) -> Attributes:
-    if figures is None:
-        return {}
-    out = _figures(figures.total)
-    if figures.reported_cost_usd is not None:
-        out[sc.AGENTIC_SESSION_COST_REPORTED_USD] = float(figures.reported_cost_usd)
-    if figures.cost_difference_usd is not None:
-        out[sc.AGENTIC_SESSION_COST_DIFFERENCE_USD] = figures.cost_difference_usd
-    return out
-
-
-def _context(chat: ChatNode) -> Attributes:
-    used = chat.usage.total_input_tokens
-    out: Attributes = {sc.AGENTIC_SESSION_CONTEXT_INPUT_TOKENS: used}
-    window = chat.call.context_window if chat.call else None
-    if window:
-        out[sc.AGENTIC_SESSION_CONTEXT_WINDOW] = window
-        out[sc.AGENTIC_SESSION_CONTEXT_UTILIZATION] = used / window
-    return out
-
-
-def context_utilization(chat: ChatNode) -> float | None:
-    window = chat.call.context_window if chat.call else None
-    return chat.usage.total_input_tokens / window if window else None
-
-
-def _cache(usage: Usage, savings_usd: float | None) -> Attributes:
-    total = usage.total_input_tokens
-    out: Attributes = {
-        sc.AGENTIC_SESSION_CACHE_HIT_RATIO: usage.cache_read_input_tokens / total if total else 0.0
-    }
-    if savings_usd is not None:
-        out[sc.AGENTIC_SESSION_CACHE_SAVINGS_USD] = float(savings_usd)
-    return out
-
-
-def _present(values: dict[str, AttributeValue | None]) -> Attributes:
-    return {k: v for k, v in values.items() if v is not None}
-
-
-def iso8601(at_ns: int) -> str:
-    return datetime.fromtimestamp(at_ns / 1e9, UTC).isoformat(timespec="microseconds")
-
-
-def session_of(node: Node) -> SessionNode | None:
-    current: Node | None = node
-    while current is not None and not isinstance(current, SessionNode):
-        current = current.parent
-    return current

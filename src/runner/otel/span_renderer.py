@@ -21,6 +21,7 @@ from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.trace import Link, Span, SpanKind, Status, StatusCode, Tracer
 
+from runner.otel import attribute_parts as parts
 from runner.otel import attributes as attrs
 from runner.otel import semconv as sc
 from runner.otel.content import ContentPolicy
@@ -163,7 +164,7 @@ class SpanRenderer:
                 output_tokens=node.usage.output_tokens,
                 duration_s=seconds,
                 cost_usd=node.call.cost_usd if node.call else 0.0,
-                context_utilization=attrs.context_utilization(node),
+                context_utilization=parts.context_utilization(node),
             )
         elif isinstance(node, QueryNode):
             metrics.record_duration(self._metric_attributes(sc.OP_INVOKE_AGENT, None), seconds)
