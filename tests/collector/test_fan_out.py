@@ -16,6 +16,7 @@ from runner.offline import Usage, bash, text
 from tests.collector.conftest import StartCollector
 from tests.collector_process import wait_for
 from tests.e2e.harness import Runner
+from tests.langfuse_view import langfuse_trace
 from tests.otel.test_export_e2e import BASIC, PUBLIC, SECRET, TELEMETRY_ON
 from tests.otlp_receiver import OTLPGrpcReceiver, OTLPHttpReceiver, attributes
 
@@ -127,3 +128,34 @@ def test_a_credential_in_an_attribute_value_is_masked_by_the_collector(
     values = attributes(received)
     assert planted not in str(values) and "note" in values
     assert "api_key" not in values  # a credential-looking NAME is dropped
+
+
+def test_the_clis_own_telemetry_through_the_collector_adds_facts_and_no_span(
+    collector: StartCollector, runner: Runner
+) -> None:
+    """RUNNER_CLI_TELEMETRY through a collector: the CLI exports only to the runner's relay,
+    so the collector and both backends get exactly the runner's spans, with the CLI's facts
+    on them, and Langfuse's total stays Claude Code's."""
+    langfuse, backend = _backends()
+    try:
+        otelcol = collector(**_collector_env(langfuse, backend))
+        done = runner.run(
+            SCRIPT,
+            **TELEMETRY_ON,
+            OTEL_EXPORTER_OTLP_ENDPOINT=otelcol.http_url,
+            RUNNER_CLI_TELEMETRY="true",
+        )
+        assert done.code == 0, done.stderr
+        assert wait_for(lambda: len(langfuse.spans(LANGFUSE_PATH)) >= SPANS)
+        assert wait_for(lambda: len(backend.spans) >= SPANS)
+    finally:
+        langfuse.stop()
+        backend.stop()
+    spans = langfuse.spans(LANGFUSE_PATH)
+    assert len(spans) == len(backend.spans) == SPANS  # no span of the CLI's own
+    assert not [s for s in spans if s.name.startswith("claude_code.")]
+    trace = langfuse_trace(spans)
+    assert len(trace.of_type("generation")) == len(done.server.message_calls)
+    assert trace.total_cost == pytest.approx(done.end["reported_cost_usd"], abs=1e-9)
+    tools = [attributes(s) for s in spans if s.name == "execute_tool Bash"]
+    assert [t["agentic_session.tool.permission.decision"] for t in tools] == ["accept", "accept"]

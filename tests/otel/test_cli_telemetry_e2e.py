@@ -89,10 +89,15 @@ def assert_counted_once(done: Finished, trace: Trace) -> None:
         assert (o.session, o.user, o.trace_name) == ("e2e-session", "user-9", "agentic-session")
 
 
-@pytest.mark.parametrize("mode", ["otel", "langfuse-sdk"])
-def test_the_clis_spans_add_facts_and_never_a_count(tmp_path: Path, mode: str) -> None:
-    off = _run(tmp_path / "off", TOOL, mode, cli=False)
-    on = _run(tmp_path / "on", TOOL, mode, cli=True)
+@pytest.mark.parametrize(
+    ("mode", "capture"), [("otel", False), ("langfuse-sdk", False), ("otel", True)]
+)
+def test_the_clis_spans_add_facts_and_never_a_count(
+    tmp_path: Path, mode: str, capture: bool
+) -> None:
+    content = {"OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT": str(capture).lower()}
+    off = _run(tmp_path / "off", TOOL, mode, cli=False, **content)
+    on = _run(tmp_path / "on", TOOL, mode, cli=True, **content)
     off_trace, on_trace = off.trace, on.trace
     assert_counted_once(off.done, off_trace)
     assert_counted_once(on.done, on_trace)
