@@ -34,6 +34,8 @@ class Received:
     raw_size: int
     body: bytes
     status: int
+    at: float = field(default_factory=time.time)
+    """When the request was answered (epoch seconds): export latency is measured against it."""
 
 
 def attributes(span: Span) -> dict[str, Any]:
@@ -60,6 +62,8 @@ class OTLPHttpReceiver:
 
     mode: str | int = "ok"
     auth: str | None = None
+    delay_s: float = 0.0
+    """Every request waits this long before it is answered (a slow backend); settable live."""
     port: int = 0
     """0: any free port; else that port (to come back up where a sender expects it)."""
     requests: list[Received] = field(default_factory=list)
@@ -125,6 +129,8 @@ class OTLPHttpReceiver:
         threading.Thread(target=self._httpd.serve_forever, daemon=True).start()
 
     def _status(self, headers: dict[str, str]) -> int:
+        if self.delay_s:
+            time.sleep(self.delay_s)
         if self.mode == "hang":
             return -1
         if isinstance(self.mode, str) and self.mode.startswith("slow:"):
