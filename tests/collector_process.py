@@ -119,19 +119,19 @@ class Collector:
         with urllib.request.urlopen(url, timeout=5) as response:
             return str(response.read().decode())
 
-    def counters(self) -> dict[str, float]:
-        """The collector's own metrics (config.yaml's service telemetry), summed by name over
-        their labels: e.g. `otelcol_receiver_refused_spans_total`."""
+    def counter(self, name: str, label: str = "") -> float:
+        """One of the collector's own metrics (config.yaml's service telemetry), e.g.
+        `otelcol_receiver_refused_spans`, summed over the series whose labels contain `label`
+        (e.g. `exporter="otlp_http/langfuse"`); 0 when absent (a counter not yet counted)."""
         url = f"http://127.0.0.1:{self.telemetry_port}/metrics"
         with urllib.request.urlopen(url, timeout=5) as response:
             text = response.read().decode()
-        out: dict[str, float] = {}
+        total = 0.0
         for line in text.splitlines():
-            if line and not line.startswith("#"):
-                name, _, value = line.rpartition(" ")
-                name = name.split("{", 1)[0]
-                out[name] = out.get(name, 0.0) + float(value)
-        return out
+            series, _, value = line.rpartition(" ")
+            if series.split("{", 1)[0] == name and label in series:
+                total += float(value)
+        return total
 
     def usage(self) -> tuple[float, float, float]:
         """(current RSS MiB, peak RSS MiB, CPU seconds used) of the running process."""

@@ -9,6 +9,8 @@ import re
 import threading
 import time
 
+import pytest
+
 from runner.offline import Usage, bash, text
 from tests.collector.conftest import StartCollector
 from tests.collector.test_fan_out import LANGFUSE_AUTH, LANGFUSE_PATH
@@ -21,6 +23,7 @@ SESSIONS = 20
 STEPS = 4
 SPANS = 1 + 1 + (STEPS + 1) + STEPS  # session, query, chats, tools
 BUDGET = 2
+TELEMETRY = {**TELEMETRY_ON, "RUNNER_EXIT_BUDGET": str(BUDGET)}
 LIMIT_MIB = 256
 DOWN_S = 10
 
@@ -33,15 +36,15 @@ def _script() -> list[object]:
 def _start(root: object, n: int, endpoint: str) -> Running:
     return Runner(root).start(  # type: ignore[arg-type]
         _script(),  # type: ignore[arg-type]
-        **TELEMETRY_ON,
+        **TELEMETRY,
         SESSION_ID=f"load-{n}",
         OTEL_EXPORTER_OTLP_ENDPOINT=endpoint,
-        RUNNER_EXIT_BUDGET=str(BUDGET),
     )
 
 
+@pytest.mark.timeout(400)
 def test_twenty_sessions_lose_nothing_while_langfuse_is_slow_then_down(
-    collector: StartCollector, tmp_path_factory: object
+    collector: StartCollector, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     port = free_port()
     langfuse = OTLPHttpReceiver(auth=BASIC, port=port, delay_s=0.2)  # 200 ms a request
@@ -52,38 +55,41 @@ def test_twenty_sessions_lose_nothing_while_langfuse_is_slow_then_down(
         TRACES_BACKEND_ENDPOINT=f"127.0.0.1:{backend.port}",
         OTELCOL_MEMORY_LIMIT_MIB=str(LIMIT_MIB),
     )
-    peak = [0.0]
+    peak = [0.0, 0.0]  # RSS MiB, Langfuse queue (batches)
     sampling = threading.Event()
 
-    def sample() -> None:  # the collector's RSS through the run, beside the kernel's VmHWM
+    def sample() -> None:  # RSS through the run (beside the kernel's VmHWM), and the queue
         while not sampling.is_set():
             peak[0] = max(peak[0], otelcol.usage()[0])
-            time.sleep(0.2)
+            queue = otelcol.counter("otelcol_exporter_queue_size", "langfuse")
+            peak[1] = max(peak[1], queue)
+            sampling.wait(0.2)
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
     received: list[OTLPHttpReceiver] = [langfuse]
+    total = SESSIONS * SPANS
+
+    def arrived() -> int:
+        return len({s.span_id for r in received for s in r.spans(LANGFUSE_PATH)})
+
     try:
         sessions = [
-            _start(tmp_path_factory.mktemp(f"s{n}"), n, otelcol.http_url)  # type: ignore[attr-defined]
-            for n in range(SESSIONS)
+            _start(tmp_path_factory.mktemp(f"s{n}"), n, otelcol.http_url) for n in range(SESSIONS)
         ]
-        # Sessions under way and Langfuse answering slowly; then Langfuse goes away for DOWN_S.
-        assert wait_for(lambda: len(langfuse.spans(LANGFUSE_PATH)) > 0, timeout_s=120)
+        # Langfuse slow while the sessions run, then down for DOWN_S, then back (still slow).
+        assert wait_for(lambda: arrived() >= total // 5, timeout_s=240), arrived()
         langfuse.stop()
-        went_down = time.monotonic()
-        done = [s.finish(timeout=180) for s in sessions]
-        time.sleep(max(0.0, DOWN_S - (time.monotonic() - went_down)))
-        back = OTLPHttpReceiver(auth=BASIC, port=port, delay_s=0.2)
-        received.append(back)
-        total = SESSIONS * SPANS
-
-        def arrived() -> int:
-            return len({s.span_id for r in received for s in r.spans(LANGFUSE_PATH)})
-
-        assert wait_for(lambda: arrived() >= total, timeout_s=90), f"{arrived()} of {total}"
-        time.sleep(0.5)
-        counters = otelcol.counters()
+        arrived_before = arrived()
+        time.sleep(DOWN_S)
+        received.append(OTLPHttpReceiver(auth=BASIC, port=port, delay_s=0.2))
+        done = [s.finish(timeout=240) for s in sessions]
+        assert wait_for(lambda: arrived() >= total, timeout_s=120), f"{arrived()} of {total}"
+        time.sleep(0.5)  # a duplicate, if any, would arrive now
+        accepted = otelcol.counter("otelcol_receiver_accepted_spans")
+        refused = otelcol.counter("otelcol_receiver_refused_spans")
+        dropped = otelcol.counter("otelcol_exporter_enqueue_failed_spans")
+        sent = otelcol.counter("otelcol_exporter_sent_spans", "langfuse")
         _, hwm, cpu = otelcol.usage()
     finally:
         sampling.set()
@@ -95,26 +101,29 @@ def test_twenty_sessions_lose_nothing_while_langfuse_is_slow_then_down(
     # Nothing lost: every span of every session, once (a retry after a lost answer would show
     # as a duplicate: the receiver answers every request it reads).
     spans = [s for r in received for s in r.spans(LANGFUSE_PATH)]
-    assert len({s.span_id for s in spans}) == total
-    assert len(spans) == total
+    assert len({s.span_id for s in spans}) == total == len(spans)
     assert sum(1 for s in spans if s.name == "agentic-session") == SESSIONS
-    # The exits did not wait for Langfuse: the collector took the spans and queued them.
+    # The outage really held spans back: the collector queued them (on disk) and retried.
+    assert arrived_before < total and peak[1] > 0, (arrived_before, peak[1])
+    # The exits did not wait for Langfuse: the collector took every span at once, so no
+    # runner spent its exit budget or lost a span (each says so on stderr when it does).
+    assert not [
+        d.stderr for d in done if "not delivered" in d.stderr or "budget" in d.stderr.lower()
+    ]
     exits = [d.exit_after_end_s or 0.0 for d in done]
-    assert max(exits) <= BUDGET + 4, exits  # the outage alone would hold an exit 10 s
-    assert not any("not delivered" in d.stderr for d in done)
-    # The collector's own counters agree: all accepted, none refused, none dropped.
-    assert counters["otelcol_receiver_accepted_spans_total"] == total, counters
-    assert counters.get("otelcol_receiver_refused_spans_total", 0) == 0
-    assert counters.get("otelcol_exporter_enqueue_failed_spans_total", 0) == 0
-    assert counters.get("otelcol_exporter_send_failed_spans_total", 0) > 0  # the outage, retried
+    assert max(exits) < 30, exits  # not stuck (the wall figure measures the machine's load)
+    # The collector's own counters agree: all accepted and sent, none refused or dropped.
+    assert (accepted, refused, dropped, sent) == (total, 0, 0, total)
     # Memory stayed under the limit the memory_limiter holds it to (the queue is on disk).
     log = otelcol.log.read_text()
     assert re.search(rf'"limit_mib": {LIMIT_MIB}\b', log), log[-2000:]
     assert hwm < LIMIT_MIB and peak[0] < LIMIT_MIB, (hwm, peak[0])
     print(
-        f"\n{SESSIONS} sessions, {total} spans, Langfuse 200 ms/request then down {DOWN_S}s: "
-        f"{len(spans)} received once each; collector peak RSS {hwm:.0f} MiB "
-        f"(limit {LIMIT_MIB}), {cpu:.1f} s CPU; slowest exit {max(exits):.2f}s (budget {BUDGET})"
+        f"\n{SESSIONS} sessions, {total} spans, Langfuse 200 ms a request then down {DOWN_S}s "
+        f"({arrived_before} had arrived; up to {peak[1]:.0f} batches queued): {len(spans)} "
+        f"received, once each; collector peak RSS "
+        f"{hwm:.0f} MiB (limit {LIMIT_MIB}), {cpu:.1f} s CPU; exits after the session end "
+        f"{min(exits):.2f}-{max(exits):.2f}s (budget {BUDGET})"
     )
 
 
@@ -135,11 +144,11 @@ def test_past_its_memory_limit_the_collector_refuses_and_both_ends_count_it(
         assert wait_for(lambda: "Refusing data" in otelcol.log.read_text(), timeout_s=30)
         done = runner.run(
             _script(),
-            **TELEMETRY_ON,
+            **TELEMETRY,
             OTEL_EXPORTER_OTLP_ENDPOINT=otelcol.http_url,
-            RUNNER_EXIT_BUDGET=str(BUDGET),
         )
-        counters = otelcol.counters()
+        refused = otelcol.counter("otelcol_receiver_refused_spans")
+        accepted = otelcol.counter("otelcol_receiver_accepted_spans")
     finally:
         langfuse.stop()
         backend.stop()
@@ -148,7 +157,7 @@ def test_past_its_memory_limit_the_collector_refuses_and_both_ends_count_it(
     (report,) = [line for line in done.stderr.splitlines() if "not delivered" in line]
     lost = int(re.search(r"(\d+) of (\d+) spans", report).group(1))  # type: ignore[union-attr]
     assert lost == SPANS, report
-    assert counters.get("otelcol_receiver_refused_spans_total", 0) >= 1, counters
-    assert counters.get("otelcol_receiver_accepted_spans_total", 0) == 0
+    # Refused at the collector's door (HTTP 503), counted there; nothing got in.
+    assert refused >= 1 and accepted == 0, (refused, accepted)
     assert not langfuse.spans(LANGFUSE_PATH)
-    print(f"\npast the limit: {report.strip()}; collector refused {counters}")
+    print(f"\npast the limit: {report.strip()}; the collector refused {refused:.0f} spans")
