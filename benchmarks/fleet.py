@@ -142,7 +142,7 @@ def _one_size(binary: Path, n: int, delay: float, runs: int) -> dict[str, Any]:
         while received() < spans_sent and time.monotonic() < deadline:
             time.sleep(0.2)
         _, peak_rss, cpu_after = collector.usage()
-        counters = collector.counters()
+        refused = collector.counter("otelcol_receiver_refused_spans")
     finally:
         collector.kill()
         receiver.stop()
@@ -155,7 +155,7 @@ def _one_size(binary: Path, n: int, delay: float, runs: int) -> dict[str, Any]:
         "runs": runs,
         "spans": spans,
         "spans_sent": spans_sent,
-        "refused": counters.get("otelcol_receiver_refused_spans_total", 0.0),
+        "refused": refused,
         "collector_cpu_s": collector_cpu,
         "spans_per_core_s": spans / collector_cpu if collector_cpu else float("nan"),
         "session_spans_per_s": spans / sessions_s,
@@ -168,9 +168,139 @@ def _one_size(binary: Path, n: int, delay: float, runs: int) -> dict[str, Any]:
     }
 
 
-def fleet(sizes: list[int], delay: float, runs: int) -> str:
+def _session_request(spans_per_request: int) -> Any:
+    """An OTLP request of real session spans (a recorded session's, repeated with fresh trace
+    ids) as the runner sends them."""
+    import random
+
+    from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from benchmarks.run import record_stream
+    from runner.otel import session_observer
+    from runner.otel.content import ContentPolicy
+    from runner.redaction import Redactor
+
+    memory = InMemorySpanExporter()
+    provider = TracerProvider(shutdown_on_exit=False)
+    provider.add_span_processor(SimpleSpanProcessor(memory))
+    model = session_observer(
+        provider.get_tracer("bench"), ContentPolicy(False, Redactor()), attach=False
+    )
+    for name, args in record_stream():
+        getattr(model, name)(*args)
+    spans = list(memory.get_finished_spans())
+    request = encode_spans((spans * (spans_per_request // len(spans) + 1))[:spans_per_request])
+    rng = random.Random(7)
+    for rs in request.resource_spans:
+        for ss in rs.scope_spans:
+            for i, span in enumerate(ss.spans):
+                if i % len(spans) == 0:
+                    trace_id = rng.randbytes(16)
+                span.trace_id = trace_id
+    return request
+
+
+def flood(binary: Path, seconds: float, senders: int) -> dict[str, Any]:
+    """Real session spans sent as fast as `senders` threads can (512 a request, gzip, as the
+    runner's exporter sends) for `seconds`: what one collector carries, and what it does
+    past that."""
+    import gzip
+    import http.client
+    import threading
+
+    from tests.collector.test_fan_out import LANGFUSE_AUTH
+    from tests.otel.test_export_e2e import BASIC
+
+    body = gzip.compress(_session_request(512).SerializeToString())
+    receiver = OTLPHttpReceiver(auth=BASIC, keep_bodies=False)
+    backend = OTLPGrpcReceiver()
+    workdir = Path(tempfile.mkdtemp(prefix="fleet-flood-"))
+    collector = Collector(
+        binary,
+        "config.yaml",
+        workdir,
+        {
+            "LANGFUSE_BASE_URL": receiver.url,
+            "LANGFUSE_AUTH": LANGFUSE_AUTH,
+            "TRACES_BACKEND_ENDPOINT": f"127.0.0.1:{backend.port}",
+            "OTELCOL_BATCH_TIMEOUT": "5s",
+            "OTELCOL_MEMORY_LIMIT_MIB": "400",  # 80% of the Deployment's 512Mi limit
+        },
+    ).start()
+    answers: dict[int, int] = {}
+    stop = threading.Event()
+    lock = threading.Lock()
+
+    def send() -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", collector.http_port, timeout=30)
+        headers = {"Content-Type": "application/x-protobuf", "Content-Encoding": "gzip"}
+        while not stop.is_set():
+            conn.request("POST", "/v1/traces", body=body, headers=headers)
+            response = conn.getresponse()
+            response.read()
+            with lock:
+                answers[response.status] = answers.get(response.status, 0) + 1
+
+    peak_queue = 0.0
+    try:
+        _, _, cpu_before = collector.usage()
+        threads = [threading.Thread(target=send, daemon=True) for _ in range(senders)]
+        started = time.monotonic()
+        for thread in threads:
+            thread.start()
+        while time.monotonic() - started < seconds:
+            time.sleep(0.5)
+            peak_queue = max(
+                peak_queue, collector.counter("otelcol_exporter_queue_size", "langfuse")
+            )
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=30)
+        elapsed = time.monotonic() - started
+        _, peak_rss, cpu_after = collector.usage()
+        accepted = collector.counter("otelcol_receiver_accepted_spans")
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            sent = collector.counter("otelcol_exporter_sent_spans", "langfuse")
+            if sent >= accepted:
+                break
+            time.sleep(0.5)
+        counts = {
+            name: collector.counter(f"otelcol_{name}")
+            for name in (
+                "receiver_refused_spans",
+                "exporter_enqueue_failed_spans",
+                "exporter_send_failed_spans",
+            )
+        }
+        counts["exporter_sent_spans"] = collector.counter("otelcol_exporter_sent_spans", "langfuse")
+    finally:
+        stop.set()
+        collector.kill()
+        receiver.stop()
+        backend.stop()
+    cpu = cpu_after - cpu_before
+    return {
+        "seconds": elapsed,
+        "offered": sum(answers.values()) * 512 / elapsed,
+        "answers": answers,
+        "accepted": accepted,
+        "accepted_per_s": accepted / elapsed,
+        "cores": cpu / elapsed,
+        "per_cpu_s": accepted / cpu if cpu else float("nan"),
+        "peak_rss": peak_rss,
+        "peak_queue": peak_queue,
+        **counts,
+    }
+
+
+def fleet(sizes: list[int], delay: float, runs: int, flood_s: float = 10.0) -> str:
     binary = build_collector()
     results = [_one_size(binary, n, delay, runs) for n in sizes]
+    flooded = flood(binary, flood_s, senders=4)
     lines = [
         f"Each session: 10 LLM calls ({delay} s each before the first byte), 10 Bash calls, "
         f"22 spans; N sessions at once, {runs} round(s) of an N-batch with telemetry off and "
@@ -193,9 +323,10 @@ def fleet(sizes: list[int], delay: float, runs: int) -> str:
         "",
         "Per session (medians over the N × runs sessions): the runner process's own CPU "
         "(every thread, without the CLI child), the same with its CLI child, and the "
-        "telemetry difference per session and per stdout event.",
+        "telemetry difference per session and divided by the session's stdout events (mostly "
+        "a fixed set-up cost, so not a per-event price).",
         "",
-        "| N | runner CPU off | runner CPU on | telemetry costs | per event | "
+        "| N | runner CPU off | runner CPU on | telemetry costs | difference ÷ stdout events | "
         "runner + CLI CPU off / on | session wall off / on |",
         "|---|---|---|---|---|---|---|",
     ]
@@ -213,6 +344,25 @@ def fleet(sizes: list[int], delay: float, runs: int) -> str:
             f"{statistics.median(c.wall_s for c in off):.1f} / "
             f"{statistics.median(c.wall_s for c in on):.1f} s |"
         )
+    f = flooded
+    lines += [
+        "",
+        f"Flood: real session spans (512 a request, gzip) from 4 threads for {f['seconds']:.0f} s "
+        "at one collector (config.yaml, memory limit 400 MiB: 80% of the Deployment's 512Mi) → "
+        "the receiver; the senders share the machine with the collector.",
+        "",
+        "| measure | value |",
+        "|---|---|",
+        f"| offered / accepted | {f['offered']:,.0f} / {f['accepted_per_s']:,.0f} spans/s |",
+        f"| answers | {', '.join(f'HTTP {k}: {v}' for k, v in sorted(f['answers'].items()))} |",
+        f"| collector CPU | {f['cores']:.2f} cores; {f['per_cpu_s']:,.0f} spans per CPU-second |",
+        f"| collector peak RSS | {f['peak_rss']:.0f} MiB |",
+        f"| Langfuse queue, peak | {f['peak_queue']:.0f} batches |",
+        f"| refused (memory_limiter) / dropped (queue full) / failed sends | "
+        f"{f['receiver_refused_spans']:.0f} / {f['exporter_enqueue_failed_spans']:.0f} / "
+        f"{f['exporter_send_failed_spans']:.0f} |",
+        f"| delivered to the receiver | {f['exporter_sent_spans']:,.0f} of {f['accepted']:,.0f} |",
+    ]
     return "\n".join(lines)
 
 

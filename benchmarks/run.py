@@ -533,10 +533,10 @@ def export_cost(runs: int) -> str:
 # --- main ---------------------------------------------------------------------------------------
 
 
-def fleet_scenario(sessions: str, delay: float, runs: int) -> str:
+def fleet_scenario(sessions: str, delay: float, runs: int, quick: bool) -> str:
     from benchmarks.fleet import fleet
 
-    return fleet([int(n) for n in sessions.split(",")], delay, runs)
+    return fleet([int(n) for n in sessions.split(",")], delay, runs, 2.0 if quick else 10.0)
 
 
 def machine() -> str:
@@ -574,7 +574,9 @@ def main() -> None:
         "startup": lambda: startup(runs),
         "export": lambda: export_cost(runs),
         "long": lambda: long_session(20 if args.quick else args.calls),
-        "fleet": lambda: fleet_scenario("1,2" if args.quick else args.sessions, delay, runs),
+        "fleet": lambda: fleet_scenario(
+            "1,2" if args.quick else args.sessions, delay, runs, args.quick
+        ),
     }
     chosen = list(scenarios) if args.scenario == "all" else [args.scenario]
     print(f"# {time.strftime('%Y-%m-%d')} — {machine()}\n")

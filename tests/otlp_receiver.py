@@ -64,6 +64,8 @@ class OTLPHttpReceiver:
     auth: str | None = None
     delay_s: float = 0.0
     """Every request waits this long before it is answered (a slow backend); settable live."""
+    keep_bodies: bool = True
+    """False: keep each request's size and headers only (benchmarks that send millions of spans)."""
     port: int = 0
     """0: any free port; else that port (to come back up where a sender expects it)."""
     requests: list[Received] = field(default_factory=list)
@@ -107,7 +109,8 @@ class OTLPHttpReceiver:
                     body = zlib.decompress(raw)
                 headers = {k.lower(): v for k, v in self.headers.items()}
                 status = receiver._status(headers)
-                receiver.requests.append(Received(self.path, headers, len(raw), body, status))
+                kept = body if receiver.keep_bodies else b""
+                receiver.requests.append(Received(self.path, headers, len(raw), kept, status))
                 if status == -1:  # hang: hold the connection until the test ends
                     receiver._stop.wait(60)
                     return
