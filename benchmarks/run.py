@@ -4,8 +4,10 @@
     .venv/bin/python benchmarks/run.py overhead --runs 5
     .venv/bin/python benchmarks/run.py all --quick    # smoke: 1 run, short delays (CI)
 
-Scenarios: overhead, mapper, exit, startup, export, long. Results print as Markdown tables; the
-recorded ones are in benchmarks/RESULTS.md. Everything talks to 127.0.0.1 only.
+Scenarios: overhead, mapper, exit, startup, export, long, fleet (N concurrent sessions through
+one collector of our build: benchmarks/fleet.py; `--sessions 1,5,20`). Results print as
+Markdown tables; the recorded ones are in benchmarks/RESULTS.md. Everything talks to 127.0.0.1
+only.
 """
 
 from __future__ import annotations
@@ -531,6 +533,12 @@ def export_cost(runs: int) -> str:
 # --- main ---------------------------------------------------------------------------------------
 
 
+def fleet_scenario(sessions: str, delay: float, runs: int, quick: bool) -> str:
+    from benchmarks.fleet import fleet
+
+    return fleet([int(n) for n in sessions.split(",")], delay, runs, 2.0 if quick else 10.0)
+
+
 def machine() -> str:
     cpu = platform.processor() or platform.machine()
     try:
@@ -550,8 +558,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "scenario",
-        choices=["overhead", "mapper", "exit", "startup", "export", "long", "all"],
+        choices=["overhead", "mapper", "exit", "startup", "export", "long", "fleet", "all"],
     )
+    parser.add_argument("--sessions", default="1,5,20", help="fleet: concurrent sessions, N,N,…")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--delay", type=float, default=0.5, help="s before each LLM answer")
     parser.add_argument("--quick", action="store_true", help="1 run, no delay (CI smoke)")
@@ -565,6 +574,9 @@ def main() -> None:
         "startup": lambda: startup(runs),
         "export": lambda: export_cost(runs),
         "long": lambda: long_session(20 if args.quick else args.calls),
+        "fleet": lambda: fleet_scenario(
+            "1,2" if args.quick else args.sessions, delay, runs, args.quick
+        ),
     }
     chosen = list(scenarios) if args.scenario == "all" else [args.scenario]
     print(f"# {time.strftime('%Y-%m-%d')} — {machine()}\n")

@@ -37,7 +37,25 @@ async def plain_session() -> None:
     print(json.dumps({"type": "session_end", "duration_ms": duration_ms}), flush=True)
 
 
+def _record_cpu_at_exit(path: str) -> None:
+    """The runner ends with os._exit (no atexit): wrap it to write this process's own CPU
+    seconds (all threads, without the CLI child) to `path` first."""
+    import resource
+
+    real_exit = os._exit
+
+    def exit_recording(code: int) -> None:
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        with open(path, "w") as out:
+            json.dump({"user": usage.ru_utime, "system": usage.ru_stime}, out)
+        real_exit(code)
+
+    os._exit = exit_recording  # type: ignore[assignment]
+
+
 def main(variant: str) -> int:
+    if os.environ.get("BENCH_RUSAGE_FILE"):
+        _record_cpu_at_exit(os.environ["BENCH_RUSAGE_FILE"])
     if variant in ("off", "otel", "langfuse-sdk"):
         from runner.cli import entrypoint
 

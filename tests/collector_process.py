@@ -41,6 +41,7 @@ class Collector:
         self.workdir = workdir
         self.http_port, self.grpc_port = free_port(), free_port()
         self.health_port, self.prometheus_port = free_port(), free_port()
+        self.telemetry_port = free_port()
         self.env = {
             "PATH": os.environ.get("PATH", ""),
             "HOME": str(workdir),
@@ -49,6 +50,8 @@ class Collector:
             "OTELCOL_HEALTH_ENDPOINT": f"127.0.0.1:{self.health_port}",
             "OTELCOL_ZPAGES_ENDPOINT": f"127.0.0.1:{free_port()}",
             "OTELCOL_PROMETHEUS_ENDPOINT": f"127.0.0.1:{self.prometheus_port}",
+            "OTELCOL_TELEMETRY_HOST": "127.0.0.1",
+            "OTELCOL_TELEMETRY_PORT": str(self.telemetry_port),
             "OTELCOL_QUEUE_DIR": str(workdir / "queue"),
             "OTELCOL_BATCH_TIMEOUT": "200ms",
             "K8S_CLUSTER_NAME": "test-cluster",
@@ -115,6 +118,34 @@ class Collector:
         url = f"http://127.0.0.1:{self.prometheus_port}/metrics"
         with urllib.request.urlopen(url, timeout=5) as response:
             return str(response.read().decode())
+
+    def counter(self, name: str, label: str = "") -> float:
+        """One of the collector's own metrics (config.yaml's service telemetry), e.g.
+        `otelcol_receiver_refused_spans`, summed over the series whose labels contain `label`
+        (e.g. `exporter="otlp_http/langfuse"`); 0 when absent (a counter not yet counted)."""
+        url = f"http://127.0.0.1:{self.telemetry_port}/metrics"
+        with urllib.request.urlopen(url, timeout=5) as response:
+            text = response.read().decode()
+        total = 0.0
+        for line in text.splitlines():
+            series, _, value = line.rpartition(" ")
+            if series.split("{", 1)[0] == name and label in series:
+                total += float(value)
+        return total
+
+    def usage(self) -> tuple[float, float, float]:
+        """(current RSS MiB, peak RSS MiB, CPU seconds used) of the running process."""
+        assert self.proc is not None
+        status = Path(f"/proc/{self.proc.pid}/status").read_text()
+        kib = {
+            line.split(":")[0]: int(line.split()[1])
+            for line in status.splitlines()
+            if line.startswith(("VmRSS", "VmHWM"))
+        }
+        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        ticks = os.sysconf("SC_CLK_TCK")
+        cpu = (int(fields[11]) + int(fields[12])) / ticks  # utime + stime
+        return kib["VmRSS"] / 1024, kib["VmHWM"] / 1024, cpu
 
 
 def wait_for(condition: object, timeout_s: float = 30, step_s: float = 0.1) -> bool:

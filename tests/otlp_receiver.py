@@ -34,6 +34,8 @@ class Received:
     raw_size: int
     body: bytes
     status: int
+    at: float = field(default_factory=time.time)
+    """When the request was answered (epoch seconds): export latency is measured against it."""
 
 
 def attributes(span: Span) -> dict[str, Any]:
@@ -65,6 +67,10 @@ class OTLPHttpReceiver:
     auth: str | None = None
     required_headers: dict[str, str] = field(default_factory=dict)
     not_found: tuple[str, ...] = ()
+    delay_s: float = 0.0
+    """Every request waits this long before it is answered (a slow backend); settable live."""
+    keep_bodies: bool = True
+    """False: keep each request's size and headers only (benchmarks that send millions of spans)."""
     port: int = 0
     """0: any free port; else that port (to come back up where a sender expects it)."""
     requests: list[Received] = field(default_factory=list)
@@ -110,7 +116,8 @@ class OTLPHttpReceiver:
                 status = receiver._status(headers)
                 if status != -1 and self.path.endswith(receiver.not_found):
                     status = 404
-                receiver.requests.append(Received(self.path, headers, len(raw), body, status))
+                kept = body if receiver.keep_bodies else b""
+                receiver.requests.append(Received(self.path, headers, len(raw), kept, status))
                 if status == -1:  # hang: hold the connection until the test ends
                     receiver._stop.wait(60)
                     return
@@ -132,6 +139,8 @@ class OTLPHttpReceiver:
         threading.Thread(target=self._httpd.serve_forever, daemon=True).start()
 
     def _status(self, headers: dict[str, str]) -> int:
+        if self.delay_s:
+            time.sleep(self.delay_s)
         if self.mode == "hang":
             return -1
         slow = isinstance(self.mode, str) and self.mode.startswith("slow:")

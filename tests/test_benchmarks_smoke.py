@@ -23,8 +23,9 @@ def test_every_scenario_produces_its_table() -> None:
     )
     assert done.returncode == 0, done.stderr[-3000:]
     out = done.stdout
-    for heading in ("## overhead", "## mapper", "## exit", "## startup", "## export"):
+    for heading in ("## overhead", "## mapper", "## exit", "## startup", "## export", "## fleet"):
         assert heading in out
     assert "plain SDK loop + openinference" in out
     assert "| refusing |" in out and "| hanging |" in out
     assert "bytes per span on the wire, protobuf + gzip" in out
+    assert "spans per collector CPU-second" in out and "| 2 | 44 / 44 |" in out

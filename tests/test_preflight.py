@@ -79,10 +79,10 @@ def test_a_bearer_token_is_sent_as_authorization(endpoint: dict[str, object]) ->
 
 
 def test_a_slow_endpoint_is_inconclusive_within_the_timeout(endpoint: dict[str, object]) -> None:
-    endpoint["sleep"] = 1.0
+    endpoint["sleep"] = 30.0
     started = time.monotonic()
     result = check_model_access(_env(endpoint), timeout_s=0.3)
-    assert result.verdict == "inconclusive" and time.monotonic() - started < 1.0
+    assert result.verdict == "inconclusive" and time.monotonic() - started < 10  # not 30 s
 
 
 def test_refused_connection_is_unreachable_and_vertex_is_skipped() -> None:

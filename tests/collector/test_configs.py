@@ -19,7 +19,7 @@ PLACEHOLDERS = {
     "LANGFUSE_BASE_URL": "https://cloud.langfuse.com",
     "TRACES_BACKEND_ENDPOINT": "tempo.observability.svc:4317",
     "K8S_CLUSTER_NAME": "c",
-    "SAMPLER_ENDPOINTS": "[otelcol-sampler-0.otelcol-sampler:4317]",
+    "SAMPLER_HOSTNAME": "otelcol-sampler",
     "EXPENSIVE_SESSION_USD": "1.0",
     "SAMPLE_PERCENT": "10",
     "OTELCOL_REPLICA": "otelcol-sampler-0",

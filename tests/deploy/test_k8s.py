@@ -7,7 +7,6 @@ from typing import Any
 
 import kubernetes_validate
 import pytest
-import yaml
 
 from runner import environment_variables as ev
 from runner.otel.environment_variables import TELEMETRY_VARIABLES
@@ -156,15 +155,15 @@ def test_the_scaled_topology_routes_by_trace_id_to_a_stateful_sampling_tier(
     objects = rendered["collector-scaled"]
     front = container(find(objects, "Deployment", "otel-collector"))
     assert front["args"] == ["--config=/conf/config.front.yaml"]
-    assert {e["name"] for e in front["env"]} == {"SAMPLER_ENDPOINTS", "GOMEMLIMIT"}  # no keys
+    assert {e["name"] for e in front["env"]} == {"SAMPLER_HOSTNAME", "GOMEMLIMIT"}  # no keys
     sampler = find(objects, "StatefulSet", "otelcol-sampler")
     assert sampler["spec"]["serviceName"] == "otelcol-sampler"
     assert container(sampler)["args"] == ["--config=/conf/config.sampling.yaml"]
     assert find(objects, "Service", "otelcol-sampler")["spec"]["clusterIP"] == "None"
+    # The front tier finds the replicas from the headless Service: no list to keep in step.
     config = find(objects, "ConfigMap", "langfuse-config")["data"]
-    replicas = sampler["spec"]["replicas"]
-    endpoints = yaml.safe_load(config["SAMPLER_ENDPOINTS"])
-    assert endpoints == [f"otelcol-sampler-{i}.otelcol-sampler:4317" for i in range(replicas)]
+    assert config["SAMPLER_HOSTNAME"] == "otelcol-sampler"
+    assert "SAMPLER_ENDPOINTS" not in config
 
 
 def test_the_tenant_topology_takes_each_tenants_credentials_from_its_own_secret(

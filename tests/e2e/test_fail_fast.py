@@ -22,6 +22,10 @@ from tests.otel.test_export_e2e import BASIC, _langfuse_env
 from tests.otlp_receiver import OTLPHttpReceiver, attributes
 
 KEY = "sk-ant-offline-demo-key-not-a-secret"  # what offline_environment gives the CLI
+# The check ends a session in about a second; without it the CLI retries for about three
+# minutes. The bound separates the two with room for a loaded machine (on 2 busy cores a 1 s
+# exit was measured at 5.9 s); the README's figure comes from an unloaded run.
+FAST_S = 45
 LANGFUSE_PATH = "/api/public/otel/v1/traces"
 
 
@@ -50,7 +54,7 @@ def test_a_refused_key_exits_3_within_seconds_naming_the_variable(runner: Runner
     finally:
         receiver.stop()
     assert done.code == 3, done.stderr
-    assert elapsed < 5, f"{elapsed:.1f}s"
+    assert elapsed < FAST_S, f"{elapsed:.1f}s"
     (error,) = done.of_type("error")
     assert error["message"].startswith("ANTHROPIC_API_KEY was refused by ANTHROPIC_BASE_URL=")
     assert "HTTP 401" in error["message"] and KEY not in done.stdout_raw + done.stderr
@@ -67,7 +71,7 @@ def test_an_unreachable_endpoint_exits_3_within_seconds_naming_the_url(runner: R
     done = runner.run([text("never", Usage(1, 1))], ANTHROPIC_BASE_URL=url)
     elapsed = time.monotonic() - started
     assert done.code == 3, done.stderr
-    assert elapsed < 5, f"{elapsed:.1f}s"
+    assert elapsed < FAST_S, f"{elapsed:.1f}s"
     (error,) = done.of_type("error")
     assert f"ANTHROPIC_BASE_URL={url} is unreachable (connection refused" in error["message"]
 
@@ -117,7 +121,7 @@ def test_a_status_no_retry_can_fix_ends_the_session_at_the_first_retry(runner: R
         RUNNER_PREFLIGHT="false",
     )
     assert done.code == 3, done.stderr
-    assert time.monotonic() - started < 5
+    assert time.monotonic() - started < FAST_S
     assert len(done.server.served) == 1
     (error,) = done.of_type("error")
     assert "HTTP 401" in error["message"] and "check ANTHROPIC_API_KEY" in error["message"]

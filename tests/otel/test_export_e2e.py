@@ -170,7 +170,9 @@ def test_a_broken_backend_never_fails_or_holds_the_session(
     assert done.code == 0, done.stderr
     assert done.end["status"] == "success"
     assert done.exit_after_end_s is not None
-    assert done.exit_after_end_s <= 2 + 1, f"exit took {done.exit_after_end_s:.2f}s"
+    # Budget 2 s, with room for a loaded machine; the OTel SDK's own timeouts and retries take
+    # 7.6-10 s here (benchmarks/RESULTS.md, "exit").
+    assert done.exit_after_end_s <= 2 + 3, f"exit took {done.exit_after_end_s:.2f}s"
     warnings = [line for line in done.stderr.splitlines() if "telemetry:" in line]
     failures = [line for line in warnings if "export to" in line and "failed" in line]
     assert len(failures) <= 1, failures

@@ -283,8 +283,15 @@ print(json.dumps([exit_code, "langfuse" in sys.modules, len(receiver.spans({LANG
 def test_langfuse_sdk_path_exits_within_the_budget_when_the_host_hangs(runner: Runner) -> None:
     host = OTLPHttpReceiver(mode="hang")
     try:
-        done = runner.run(TOOLS, **_langfuse_env(host.url), TELEMETRY_MODE="langfuse-sdk")
+        # LANGFUSE_TIMEOUT=30: an exit that waited for the SDK would take 30 s, not the budget's 2.
+        done = runner.run(
+            TOOLS,
+            **_langfuse_env(host.url),
+            TELEMETRY_MODE="langfuse-sdk",
+            LANGFUSE_TIMEOUT="30",
+        )
     finally:
         host.stop()
     assert done.code == 0, done.stderr
-    assert done.exit_after_end_s is not None and done.exit_after_end_s <= 2 + 1
+    # Budget 2 s, with room for a loaded machine (benchmarks/RESULTS.md has the figures).
+    assert done.exit_after_end_s is not None and done.exit_after_end_s <= 2 + 3

@@ -8,7 +8,6 @@ import contextlib
 import json
 import os
 import signal
-import time
 from pathlib import Path
 
 from runner.offline import Usage, bash, text
@@ -47,7 +46,15 @@ def test_a_sigkill_loses_only_what_was_still_running(runner: Runner) -> None:
     try:
         running.wait_until(lambda: len(running.server.message_calls) >= 3, timeout=60)
         running.wait_until(lambda: running.server.in_flight >= 1, timeout=30)  # call 4 is open
-        time.sleep(1.0 + 0.5)  # one export interval, and room for the POST
+        # What has ended is exported live (within about an export interval, 1 s; bounded here
+        # with room for a loaded machine), while call 4 and the session are still running.
+        running.wait_until(
+            lambda: (
+                sum(s.name.startswith("chat ") for s in receiver.spans(LANGFUSE_PATH)) >= 3
+                and sum(s.name == "execute_tool Bash" for s in receiver.spans(LANGFUSE_PATH)) >= 3
+            ),
+            timeout=30,
+        )
         children = _children(running.proc.pid)
         running.proc.send_signal(signal.SIGKILL)
         running.proc.wait(timeout=10)
@@ -76,8 +83,9 @@ def test_a_sigkill_loses_only_what_was_still_running(runner: Runner) -> None:
 
 
 def test_the_first_call_reaches_the_backend_before_the_session_ends(runner: Runner) -> None:
-    script = [bash(f"echo {i}", Usage(50, 10), delay_s=0.4) for i in range(5)]
-    script.append(text("Done.", Usage(50, 10), delay_s=0.4))
+    # 6 s of calls against a 1 s export interval: room for a loaded machine.
+    script = [bash(f"echo {i}", Usage(50, 10), delay_s=1.0) for i in range(5)]
+    script.append(text("Done.", Usage(50, 10), delay_s=1.0))
     receiver = OTLPHttpReceiver(auth=BASIC)
     running = runner.start(script, **_langfuse_env(receiver.url))
     try:

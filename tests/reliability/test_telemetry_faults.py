@@ -20,7 +20,7 @@ BUDGET = 2
 @pytest.mark.parametrize(
     ("mode", "expect"),
     [
-        ("slow:3", "exit budget"),
+        ("slow:8", "exit budget"),  # answers after 8 s: well past the budget
         (413, "HTTP 413"),
         (500, "HTTP 5xx"),
         ("tls", "tls"),
@@ -36,7 +36,8 @@ def test_more_backend_faults_never_fail_or_hold_the_session(
     finally:
         backend.stop()
     assert done.code == 0, done.stderr
-    assert done.exit_after_end_s is not None and done.exit_after_end_s <= BUDGET + 1
+    # With room for a loaded machine; the faults alone would hold the exit 7.6 s or more.
+    assert done.exit_after_end_s is not None and done.exit_after_end_s <= BUDGET + 3
     warnings = [line for line in done.stderr.splitlines() if "telemetry:" in line]
     assert len([w for w in warnings if "failed (" in w]) <= 1
     # A slow backend answers after the budget: what it was sent is not confirmed, not lost.
@@ -207,4 +208,5 @@ def _assert_root_error(receiver: OTLPHttpReceiver, error_type: str) -> None:
 def test_an_unused_port_is_refused_quickly(runner: Runner) -> None:
     env = {**_langfuse_env(f"http://127.0.0.1:{_free_port()}"), "RUNNER_EXIT_BUDGET": "1"}
     done = runner.run(SCRIPT, **env)
-    assert done.code == 0 and done.exit_after_end_s is not None and done.exit_after_end_s <= 2
+    # Budget 1 s (+3 for a loaded machine); the OTel SDK's retries on a refused port take 7.6 s.
+    assert done.code == 0 and done.exit_after_end_s is not None and done.exit_after_end_s <= 4
