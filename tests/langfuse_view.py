@@ -18,25 +18,32 @@ Observation (one per span; rows keep only their own attributes, nothing propagat
   `gen_ai.system_instructions` prepended) / `gen_ai.output.messages` > tool call arguments/result
 - session: `langfuse.session.id` > `session.id` > `gen_ai.conversation.id`; user:
   `langfuse.user.id` > `user.id`; trace name `langfuse.trace.name`; tags `langfuse.trace.tags`;
-  metadata `langfuse.trace.metadata.*`; environment `langfuse.environment`
+  environment `langfuse.environment`
+- metadata (tests/langfuse_metadata.py): `langfuse.observation.metadata.*` and
+  `langfuse.trace.metadata.*` as top-level keys, every other attribute as a string under
+  `attributes` — except on spans of a `langfuse-sdk*` scope, which keep none of them —,
+  stored flattened with string values
 - level: `langfuse.observation.level`, else ERROR when the status is ERROR; status message
   `langfuse.observation.status_message` > the span status message
 
-Trace: on the real-time (v4) path its input/output are the root observation's, its totals the
-sums over ALL observations. The legacy path reads `langfuse.trace.input/output` and falls back to
-the root span's name for the trace name.
+Trace: on the real-time (v4) path its input/output and metadata are the root observation's, its
+totals the sums over ALL observations. The legacy path reads `langfuse.trace.input/output` and
+falls back to the root span's name for the trace name.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
-from tests.otlp_receiver import attributes
+from tests.langfuse_metadata import Scope, observation_metadata, stored
+from tests.otlp_receiver import Received, any_value, attributes
 
 OPERATION_TYPES = {
     "chat": "generation",
@@ -70,6 +77,35 @@ LANGFUSE_PRICES = {
 }
 
 
+@dataclass(frozen=True)
+class ScopedSpan:
+    """A received span with the instrumentation scope and resource it arrived under."""
+
+    span: Span
+    scope: Scope
+
+
+def scoped_spans(requests: Iterable[Received], path_suffix: str) -> list[ScopedSpan]:
+    """Every span of the successful OTLP/HTTP requests to `path_suffix`, with its scope."""
+    out: list[ScopedSpan] = []
+    for request in requests:
+        if not request.path.endswith(path_suffix) or request.status != 200:
+            continue
+        message = ExportTraceServiceRequest()
+        message.ParseFromString(request.body)
+        for resource_spans in message.resource_spans:
+            resource = {kv.key: any_value(kv.value) for kv in resource_spans.resource.attributes}
+            for scope_spans in resource_spans.scope_spans:
+                scope = Scope(
+                    name=scope_spans.scope.name,
+                    version=scope_spans.scope.version,
+                    attributes={kv.key: any_value(kv.value) for kv in scope_spans.scope.attributes},
+                    resource=resource,
+                )
+                out.extend(ScopedSpan(span, scope) for span in scope_spans.spans)
+    return out
+
+
 @dataclass
 class Observation:
     id: bytes
@@ -89,6 +125,10 @@ class Observation:
     trace_name: str | None
     tags: tuple[str, ...]
     metadata: dict[str, Any]
+    """The observation's and trace's metadata keys (`langfuse.{observation,trace}.metadata.*`)."""
+    stored_metadata: dict[str, str]
+    """All of the observation's metadata as Langfuse stores and filters it: dotted names,
+    string values (`attributes.<key>` for every other attribute, unless a langfuse-sdk scope)."""
     environment: str
     level: str
     status_message: str | None
@@ -119,6 +159,8 @@ class Trace:
     output: Any
     total_cost: float
     usage: dict[str, float] = field(default_factory=dict)
+    metadata: dict[str, str] = field(default_factory=dict)
+    """The root observation's stored metadata (the trace's, on the real-time path)."""
     legacy_name: str | None = None
     legacy_input: Any = None
     legacy_output: Any = None
@@ -242,8 +284,11 @@ def cost(a: dict[str, Any], model: str | None, used: dict[str, float]) -> tuple[
     return {k: v * prices.get(k, 0.0) for k, v in used.items() if k != "total"}, False
 
 
-def observation(span: Span) -> Observation:
+def observation(span: Span, scope: Scope | None = None) -> Observation:
+    """The observation a span becomes; `scope`: its instrumentation scope and resource (a bare
+    span counts as one of a foreign, non-Langfuse scope with an empty resource)."""
     a = attributes(span)
+    full_metadata = observation_metadata(a, scope or Scope())
     kind = observation_type(a)
     agent = a.get("gen_ai.operation.name") in AGENT_OPERATIONS
     model = None if agent else next((a[k] for k in MODEL_KEYS if a.get(k)), None)
@@ -281,10 +326,11 @@ def observation(span: Span) -> Observation:
         trace_name=a.get("langfuse.trace.name"),
         tags=tuple(a.get("langfuse.trace.tags") or ()),
         metadata={
-            k.removeprefix("langfuse.trace.metadata."): v
-            for k, v in a.items()
-            if k.startswith("langfuse.trace.metadata.")
+            k: v
+            for k, v in full_metadata.items()
+            if k not in ("attributes", "resourceAttributes", "scope")
         },
+        stored_metadata=stored(full_metadata),
         environment=a.get("langfuse.environment") or "default",
         level=a.get("langfuse.observation.level") or ("ERROR" if status_error else "DEFAULT"),
         status_message=a.get("langfuse.observation.status_message")
@@ -294,10 +340,11 @@ def observation(span: Span) -> Observation:
     )
 
 
-def langfuse_trace(spans: list[Span]) -> Trace:
+def langfuse_trace(spans: Sequence[Span | ScopedSpan]) -> Trace:
     """The trace Langfuse builds from one trace's spans (assert they are one trace)."""
-    assert len({s.trace_id for s in spans}) == 1, "spans of more than one trace"
-    observations = [observation(s) for s in spans]
+    scoped = [s if isinstance(s, ScopedSpan) else ScopedSpan(s, Scope()) for s in spans]
+    assert len({s.span.trace_id for s in scoped}) == 1, "spans of more than one trace"
+    observations = [observation(s.span, s.scope) for s in scoped]
     ids = {o.id for o in observations}
     roots = [o for o in observations if o.parent_id not in ids]
     root = min(roots, key=lambda o: o.start_ns)
@@ -315,6 +362,7 @@ def langfuse_trace(spans: list[Span]) -> Trace:
         output=root.output,
         total_cost=sum(o.total_cost for o in observations),
         usage=totals,
+        metadata=root.stored_metadata,
         legacy_name=root.trace_name or root.name,
         legacy_input=root.legacy_trace_input,
         legacy_output=root.legacy_trace_output,

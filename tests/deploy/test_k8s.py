@@ -7,6 +7,7 @@ from typing import Any
 
 import kubernetes_validate
 import pytest
+import yaml
 
 from runner import environment_variables as ev
 from runner.otel.environment_variables import TELEMETRY_VARIABLES

@@ -77,6 +77,50 @@ def cache(usage: Usage, savings_usd: float | None) -> Attributes:
     return out
 
 
+LANGFUSE_METADATA = frozenset(
+    {
+        sc.AGENTIC_SESSION_STATUS,
+        sc.AGENTIC_SESSION_EXIT_CODE,
+        sc.AGENTIC_SESSION_NUM_TURNS,
+        sc.AGENTIC_SESSION_QUERY_INDEX,
+        sc.AGENTIC_SESSION_LLM_CALLS,
+        sc.AGENTIC_SESSION_COST_USD,
+        sc.AGENTIC_SESSION_COST_REPORTED_USD,
+        sc.AGENTIC_SESSION_COST_DIFFERENCE_USD,
+        sc.AGENTIC_SESSION_COMPACTIONS,
+        sc.AGENTIC_SESSION_CACHE_SAVINGS_USD,
+        sc.AGENTIC_SESSION_COST_SOURCE,
+        sc.AGENTIC_SESSION_CALL_OBSERVED,
+        sc.AGENTIC_SESSION_CONTEXT_UTILIZATION,
+        sc.AGENTIC_SESSION_CALL_ORIGIN,
+        sc.AGENTIC_SESSION_CALL_SOURCE,
+        sc.AGENTIC_SESSION_TOOL_DECISION,
+    }
+)
+"""The runner's facts Langfuse shows as metadata keys of their own on both paths (its OTel
+ingestion drops every other attribute of spans in its SDK's scope, TELEMETRY_MODE=langfuse-sdk):
+status and the ledger's figures (Langfuse's own views cover tokens), how each call was priced.
+Ids and paths stay out: links, not filters."""
+
+
+def langfuse_metadata(node: Node, out: Attributes) -> Attributes:
+    """`out` plus each fact of LANGFUSE_METADATA again as `langfuse.trace.metadata.<key>` on the
+    session span (the trace's metadata) or `langfuse.observation.metadata.<key>` elsewhere,
+    `<key>` being the name after `agentic_session.`, the value as it is (Langfuse stores it as
+    text: 0.5 → "0.5"). Keys already in `out` win."""
+    prefix = (
+        sc.LANGFUSE_TRACE_METADATA_PREFIX
+        if isinstance(node, SessionNode)
+        else sc.LANGFUSE_OBSERVATION_METADATA_PREFIX
+    )
+    mirrored = {
+        prefix + key.removeprefix(sc.AGENTIC_SESSION_PREFIX): value
+        for key, value in out.items()
+        if key in LANGFUSE_METADATA
+    }
+    return {**mirrored, **out}
+
+
 def present(values: dict[str, AttributeValue | None]) -> Attributes:
     return {k: v for k, v in values.items() if v is not None}
 

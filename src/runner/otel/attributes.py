@@ -126,7 +126,8 @@ def mlflow_span_type(node: Node) -> str:
 
 def start_attributes(node: Node, content: ContentPolicy) -> Attributes:
     """What is known when the node's work starts (the span's creation attributes)."""
-    return {sc.MLFLOW_SPAN_TYPE: mlflow_span_type(node), **_start(node, content)}
+    out = {sc.MLFLOW_SPAN_TYPE: mlflow_span_type(node), **_start(node, content)}
+    return parts.langfuse_metadata(node, out)
 
 
 def _start(node: Node, content: ContentPolicy) -> Attributes:
@@ -186,6 +187,10 @@ def _start(node: Node, content: ContentPolicy) -> Attributes:
 
 def end_attributes(node: Node, content: ContentPolicy) -> Attributes:
     """What is known when the node's work has ended (set before the span ends)."""
+    return parts.langfuse_metadata(node, _end(node, content))
+
+
+def _end(node: Node, content: ContentPolicy) -> Attributes:
     if isinstance(node, ChatNode):
         return chat_attributes(node, content)
     if isinstance(node, SessionNode):
