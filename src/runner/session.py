@@ -56,6 +56,8 @@ its calls (it exports every quarter second: runner.otel.cli_environment)."""
 CLI_QUIET_S = 0.3
 """... and then for its log events (hooks), exported on their own quarter-second timer: until
 the relay has been quiet this long."""
+TURN_GRACE_S = 5.0
+"""How long a query waits for the turn the CLI owes a finished background task (QueryWatch)."""
 CLOSE_GRACE_S = 15.0
 """Beyond TIMEOUT, how long starting and closing the CLI may take before the session is cut."""
 
@@ -231,7 +233,15 @@ class SessionDriver:
         self._stream.start_query(QueryStart(index=index, prompt=prompt, at_ns=time.time_ns()))
         await client.query(prompt)
         watch = QueryWatch(self._retries)
-        async for message in client.receive_messages():
+        messages = client.receive_messages().__aiter__()
+        while True:
+            try:
+                if watch.waiting_for_turn:
+                    message = await asyncio.wait_for(anext(messages), TURN_GRACE_S)
+                else:
+                    message = await anext(messages)
+            except (StopAsyncIteration, TimeoutError):
+                break  # the stream ended, or the turn a finished task was owed never came
             done = False
             for event in self._stream.message(message):
                 done = watch.react(event) or done
