@@ -41,7 +41,7 @@ def test_more_backend_faults_never_fail_or_hold_the_session(
     warnings = [line for line in done.stderr.splitlines() if "telemetry:" in line]
     assert len([w for w in warnings if "failed (" in w]) <= 1
     # A slow backend answers after the budget: what it was sent is not confirmed, not lost.
-    word = "not confirmed" if mode == "slow:3" else "not delivered"
+    word = "not confirmed" if str(mode).startswith("slow") else "not delivered"
     lost = [w for w in warnings if "not delivered" in w or "not confirmed" in w]
     assert len(lost) == 1 and f"5 of 5 spans were {word}" in lost[0], warnings
     assert expect in done.stderr
