@@ -52,10 +52,10 @@ INTERRUPT_GRACE_S = 2.0
 """How long to wait for the CLI to acknowledge an interrupt before leaving the client."""
 CLI_SETTLE_S = 1.5
 """With the CLI's telemetry relayed: how long a query's end may wait for the CLI's records of
-its calls (it exports every quarter second: runner.otel.cli_environment)."""
-CLI_QUIET_S = 0.3
-"""... and then for its log events (hooks), exported on their own quarter-second timer: until
-the relay has been quiet this long."""
+its calls (it exports every tenth of a second: runner.otel.cli_environment)."""
+CLI_QUIET_S = 0.15
+"""... and then for its log events (hooks), exported on a timer of their own: until the relay
+has been quiet this long."""
 TURN_GRACE_S = 5.0
 """How long a query waits for the turn the CLI owes a finished background task (QueryWatch)."""
 CLOSE_GRACE_S = 15.0

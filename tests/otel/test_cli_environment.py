@@ -43,7 +43,7 @@ def test_with_the_relay_the_cli_exports_only_to_it_and_holds_no_credential(mode:
     assert env["OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"] == "http/protobuf"
     assert (env["OTEL_TRACES_EXPORTER"], env["OTEL_LOGS_EXPORTER"]) == ("otlp", "otlp")
     assert env["OTEL_METRICS_EXPORTER"] == "none"
-    assert env["OTEL_TRACES_EXPORT_INTERVAL"] == str(CLI_EXPORT_INTERVAL_MS) == "250"
+    assert env["OTEL_TRACES_EXPORT_INTERVAL"] == str(CLI_EXPORT_INTERVAL_MS) == "100"
     # Absence: every credential variable blanked (the CLI's view overrides the inherited one),
     # no secret value anywhere, no destination but 127.0.0.1, no content logging.
     for name in SECRET_VARIABLES:

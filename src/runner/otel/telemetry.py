@@ -261,7 +261,7 @@ def _defer(telemetry: Telemetry, build: Callable[[], SessionObserver]) -> None:
 
 CLI_RECORD_WAIT_S = 2.0
 """How long a call or tool waits for the CLI's record of it before it ends without (the CLI
-exports every quarter second: runner.otel.cli_environment)."""
+exports every tenth of a second: runner.otel.cli_environment)."""
 
 
 def _start_relay() -> CliTelemetryRelay | None:
