@@ -10,6 +10,7 @@ from runner.events import (
     CallFinished,
     CallRecorded,
     CallStarted,
+    CliCallReported,
     QueryResult,
     RunnerEvent,
     SubagentCall,
@@ -173,3 +174,81 @@ def test_the_reported_figure_is_the_check_per_query_from_a_cumulative_one() -> N
     assert session.total.calls == 2 and session.reported_cost_usd == pytest.approx(
         2.5 * 0 + cumulative
     )
+
+
+def _cli(thread: str | None, usage: Usage, source: str = "sdk", start: int = 5) -> CliCallReported:
+    return CliCallReported(
+        thread=thread, source=source, model=SONNET, usage=usage, stop_reason="end_turn",
+        success=True, attempt=1, ttft_ms=3, duration_ms=9, speed="normal", context="interaction",
+        start_ns=start, end_ns=start + 1, at_ns=start + 2,
+    )  # fmt: skip
+
+
+def test_the_clis_record_of_a_streamed_call_is_matched_never_counted() -> None:
+    ledger = Ledger(session_model=SONNET)
+    ledger.start_query(1)
+    usage = Usage(input_tokens=100, output_tokens=10)
+    (recorded,) = _recorded(ledger.follow(_call(None, "m1", usage, 1)))
+    assert ledger.cli_outstanding()  # its record has not come yet
+    (matched,) = ledger.follow([_cli(None, usage)])
+    assert isinstance(matched, CliCallReported) and matched.call_key == recorded.call.key
+    assert not ledger.cli_outstanding()
+    _, figures = ledger.end_query(None, 10)
+    assert figures.total.calls == 1
+
+
+def test_a_record_that_comes_before_its_call_waits_for_it() -> None:
+    """A subagent's call is recorded from its transcript, often after the CLI reported it."""
+    ledger = Ledger(session_model=SONNET)
+    ledger.start_query(1)
+    usage = Usage(input_tokens=30, output_tokens=11)
+    assert ledger.follow([_cli("ta", usage, source="agent.builtin.general-purpose")]) == []
+    events = ledger.follow(
+        [SubagentCall(thread="ta", agent_id="a1", message_id="s1", model=SONNET, usage=usage,
+                      stop_reason="end_turn", requested_ns=1, answered_ns=2, at_ns=3)]
+    )  # fmt: skip
+    recorded, matched = events[1], events[2]
+    assert isinstance(recorded, CallRecorded) and isinstance(matched, CliCallReported)
+    assert matched.call_key == recorded.call.key
+
+
+def test_a_call_only_the_cli_shows_is_recorded_once_from_its_record() -> None:
+    ledger = Ledger(session_model=SONNET)
+    ledger.start_query(1, at_ns=0)
+    summary = Usage(input_tokens=900, output_tokens=200)
+    events = ledger.follow([_cli(None, summary, source="compact")])
+    (recorded,) = _recorded(events)
+    assert recorded.call.origin == "cli" and recorded.call.cost == price(SONNET, summary)
+    assert recorded.call.usage == summary
+    # Claude Code's totals include it: no remainder on top.
+    ledger.follow([_result(None, {SONNET: ModelUsage(usage=summary)})])
+    events, figures = ledger.end_query(None, 10)
+    assert _recorded(events) == [] and figures.total.calls == 1
+
+
+def test_an_unknown_source_never_becomes_a_call_and_a_late_record_counts_nowhere() -> None:
+    ledger = Ledger(session_model=SONNET)
+    ledger.start_query(1, at_ns=100)
+    usage = Usage(input_tokens=5, output_tokens=1)
+    assert _recorded(ledger.follow([_cli(None, usage, source="brand_new_kind")])) == []
+    assert _recorded(ledger.follow([_cli(None, usage, source="compact", start=50)])) == []
+    _, figures = ledger.end_query(None, 200)
+    assert figures.total.calls == 0
+
+
+def test_a_transcript_handled_before_the_streams_snapshot_counts_the_call_once() -> None:
+    """The SDK runs hooks as tasks of their own: SubagentStop (and the transcript's calls) can
+    be handled before the subagent's last stream messages, still buffered, reach the driver."""
+    ledger = Ledger(session_model=SONNET)
+    ledger.start_query(1)
+    final = Usage(input_tokens=30, output_tokens=11)
+    early = ledger.follow(
+        [SubagentCall(thread="ta", agent_id="a1", message_id="s1", model=SONNET, usage=final,
+                      stop_reason="end_turn", requested_ns=1, answered_ns=2, at_ns=3),
+         SubagentFinished(thread="ta", agent_id="a1", at_ns=3)]
+    )  # fmt: skip
+    assert len(_recorded(early)) == 1
+    late = ledger.follow(_call("ta", "s1", Usage(input_tokens=30, output_tokens=1), 4, False))
+    assert late == []  # neither recorded again nor shown as a new call
+    _, figures = ledger.end_query(None, 10)
+    assert figures.total.calls == 1

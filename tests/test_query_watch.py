@@ -4,7 +4,7 @@ had the turn the CLI gives it (measured: one turn and one result per finished ta
 from __future__ import annotations
 
 from runner.api_retries import RetryWatch
-from runner.events import QueryResult, TaskFinished, TaskStarted
+from runner.events import QueryResult, RequestSent, TaskFinished, TaskStarted
 from runner.query_watch import QueryWatch
 from runner.usage import Usage
 
@@ -44,4 +44,17 @@ def test_an_error_result_ends_the_query_whatever_runs() -> None:
 def test_a_task_finished_notice_for_an_unknown_task_is_owed_nothing() -> None:
     watch = QueryWatch(RetryWatch())
     watch.react(TaskFinished(task_id="stray", at_ns=1))
+    assert watch.react(_result())
+
+
+def test_the_grace_for_an_owed_turn_ends_once_that_turn_shows_itself() -> None:
+    """The driver bounds only the wait for the owed turn to start: once it is under way (a
+    long tool, a slow first token), only TIMEOUT bounds it."""
+    watch = QueryWatch(RetryWatch())
+    watch.react(TaskStarted(task_id="a", tool_use_id="t", at_ns=1))
+    watch.react(_result())
+    watch.react(TaskFinished(task_id="a", at_ns=2))
+    assert watch.waiting_for_turn
+    watch.react(RequestSent(at_ns=3))  # the owed turn has begun
+    assert not watch.waiting_for_turn and watch.turns_owed == 1
     assert watch.react(_result())

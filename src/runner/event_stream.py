@@ -32,7 +32,7 @@ class EventStream:
         """When the last of them arrived (wall clock)."""
 
     def start_query(self, event: QueryStart) -> None:
-        self.ledger.start_query(event.index)
+        self.ledger.start_query(event.index, event.at_ns)
         self.observer.on_query_start(event)
 
     def message(self, message: object, at_ns: int | None = None) -> list[RunnerEvent]:
@@ -50,6 +50,10 @@ class EventStream:
         self.cli_records += 1
         self.cli_last_ns = at
         return self._emit(self.cli.from_record(record, at))
+
+    def poll(self, at_ns: int | None = None) -> list[RunnerEvent]:
+        """What became due without a message (a stopped subagent's transcript completed)."""
+        return self._emit(self.adapter.due(time.time_ns() if at_ns is None else at_ns))
 
     def end_query(self, outcome: QueryOutcome) -> QueryOutcome:
         """Settle the query's calls in the ledger; hand its end on, with its figures."""

@@ -38,16 +38,15 @@ class LedgerCall:
     cost: CallCost | None = None
     cost_source: CostSource = "unpriced"
     origin: CallOrigin = "stream"
+    context_window: int | None = None
+    error_type: str | None = None
+    error_message: str | None = None
+    stop_reason: str | None = None
 
     @property
     def observed(self) -> bool:
         """False for a call Claude Code made but did not stream (a compaction's summary)."""
         return self.origin in ("stream", "transcript")
-
-    context_window: int | None = None
-    error_type: str | None = None
-    error_message: str | None = None
-    stop_reason: str | None = None
 
     @property
     def cost_usd(self) -> float:

@@ -10,7 +10,8 @@ and returns the query's figures:
   (`SubagentCall`), else, when it finishes, with the stream's snapshot;
 - calls Claude Code made but did not stream (a compaction's summary) are the CLI's own
   records of them when its telemetry is relayed (`CliCallReported`, origin `cli`), else one call
-  with its per-model totals for the query less every call seen (origin `remainder`); the CLI's
+  of its per-model totals' growth over the query less every call seen (origin `remainder`,
+  priced at the model that grew most); the CLI's
   records of streamed calls are matched to them (`call_key`), never counted again;
 - calls of a model without a price are held to the query's end and share what Claude Code's
   reported figure leaves, by token weight (a subagent with such a call ends then);
@@ -66,6 +67,10 @@ from runner.usage import ModelUsage, Usage
 log = logging.getLogger("runner")
 
 Price = Callable[[str | None, Usage], pricing.CallCost | None]
+CLI_ONLY_SOURCES = frozenset({"compact", "generate_session_title"})
+"""The CLI's `query_source_safe` of calls the SDK stream never shows (measured, CLI 2.1.332):
+only these are recorded from the CLI's own record; any other unmatched record is a fact with no
+call (a newer CLI's unknown source is never counted twice: the remainder covers it)."""
 
 
 @dataclass(slots=True, kw_only=True)
@@ -81,6 +86,7 @@ class _Open:
 @dataclass(slots=True, kw_only=True)
 class _Query:
     index: int
+    started_ns: int = 0
     calls: list[LedgerCall] = field(default_factory=list)
     open: dict[Thread, _Open] = field(default_factory=dict)
     """The call being streamed on each thread."""
@@ -105,6 +111,10 @@ class Ledger:
         self._calls: list[LedgerCall] = []
         """Every recorded call of the session (the ledger itself)."""
         self._keys = itertools.count(1)
+        self._recorded_ids: set[str] = set()
+        """Message ids recorded: a call is recorded once, whatever arrives late (a hook is
+        handled ahead of stream messages still buffered, so a subagent's transcript can come
+        before its own snapshots)."""
         self._query: _Query | None = None
         self._owners = ledger_views.Owners()
         self._finished: set[str] = set()
@@ -117,8 +127,8 @@ class Ledger:
 
     # --- the stream -------------------------------------------------------------------------
 
-    def start_query(self, index: int) -> None:
-        self._query = _Query(index=index)
+    def start_query(self, index: int, at_ns: int = 0) -> None:
+        self._query = _Query(index=index, started_ns=at_ns)
 
     def follow(self, events: Iterable[RunnerEvent]) -> list[RunnerEvent]:
         """The events with the ledger's own added (and the subagents' figures filled in)."""
@@ -130,6 +140,8 @@ class Ledger:
     def _observe(self, event: RunnerEvent) -> list[RunnerEvent]:
         query = self._query
         match event:
+            case CallStarted() | CallFinished() if event.message_id in self._recorded_ids:
+                return []  # already recorded (from its transcript): nothing more to show
             case CallStarted() if query is not None:
                 out = self._cut(query, event.thread, "incomplete", event.at_ns)
                 model = event.model or (self._session_model if event.thread is None else None)
@@ -217,9 +229,13 @@ class Ledger:
 
     def _subagent_call(self, query: _Query, event: SubagentCall) -> list[RunnerEvent]:
         thread = event.thread
+        if event.message_id in self._recorded_ids:
+            return []
         if thread is not None and thread in self._finished:
             return []  # too late for its subagent: the query's end counts it as unseen
-        snapshot = query.snapshots.get(thread or "", {}).pop(event.message_id, None)
+        snapshot = None
+        for snapshots in query.snapshots.values():  # by id, whatever thread it was seen on
+            snapshot = snapshot or snapshots.pop(event.message_id, None)
         call = LedgerCall(
             query=query.index,
             thread=thread,
@@ -238,7 +254,9 @@ class Ledger:
             return [event]
         out: list[RunnerEvent] = []
         for opened in query.snapshots.pop(thread, {}).values():
-            out.extend(self._record(query, self._call(query, thread, opened), at_ns=event.at_ns))
+            if opened.message_id not in self._recorded_ids:
+                call = self._call(query, thread, opened)
+                out.extend(self._record(query, call, at_ns=event.at_ns))
         if any(call.thread in self._owners.lineage(thread) for call, _, _ in query.held):
             query.finishing.append(event)  # its figures wait for the shares
             return out
@@ -266,38 +284,38 @@ class Ledger:
     # --- the CLI's own records (RUNNER_CLI_TELEMETRY) ---------------------------------------
 
     def _cli_call(self, query: _Query, event: CliCallReported) -> list[RunnerEvent]:
-        if not event.streamed:  # a call the stream never shows: the CLI's record is the call
-            call = LedgerCall(
-                query=query.index,
-                thread=event.thread,
-                message_id=None,
-                model=event.model,
-                usage=event.usage,
-                stop_reason=event.stop_reason,
-                origin="cli",
-                error_type=None if event.success else "api_error",
-            )
-            recorded = self._record(
-                query, call, at_ns=event.at_ns, requested=event.start_ns, answered=event.end_ns
-            )
-            keys = [r.call.key for r in recorded if isinstance(r, CallRecorded)]
-            query.cli_matched.update(keys)
-            return [*recorded, replace(event, call_key=keys[0] if keys else None)]
-        match = self._cli_match(query, event)
-        if match is None:
-            query.cli_pending.append(event)  # its call is not recorded yet
+        match = ledger_views.cli_match(query.calls, query.cli_matched, event)
+        if match is not None:
+            query.cli_matched.add(match.key)
+            return [replace(event, call_key=match.key)]
+        if event.source not in CLI_ONLY_SOURCES:  # a streamed call not recorded yet, or unknown
+            query.cli_pending.append(event)
             return []
-        query.cli_matched.add(match.key)
-        return [replace(event, call_key=match.key)]
-
-    def _cli_match(self, query: _Query, event: CliCallReported) -> LedgerCall | None:
-        return ledger_views.cli_match(query.calls, query.cli_matched, event)
+        if event.start_ns < query.started_ns:
+            return []  # a call of an earlier query, reported late: counted there (remainder)
+        # A call the stream never shows: the CLI's record is the call.
+        call = LedgerCall(
+            query=query.index,
+            thread=event.thread,
+            message_id=None,
+            model=event.model,
+            usage=event.usage,
+            stop_reason=event.stop_reason,
+            origin="cli",
+            error_type=None if event.success else "api_error",
+        )
+        recorded = self._record(
+            query, call, at_ns=event.at_ns, requested=event.start_ns, answered=event.end_ns
+        )
+        keys = [r.call.key for r in recorded if isinstance(r, CallRecorded)]
+        query.cli_matched.update(keys)
+        return [*recorded, replace(event, call_key=keys[0] if keys else None)]
 
     def _cli_pending(self, query: _Query) -> list[RunnerEvent]:
         """The CLI's records that match a call just recorded."""
         out: list[RunnerEvent] = []
         for event in list(query.cli_pending):
-            match = self._cli_match(query, event)
+            match = ledger_views.cli_match(query.calls, query.cli_matched, event)
             if match is not None:
                 query.cli_pending.remove(event)
                 query.cli_matched.add(match.key)
@@ -350,6 +368,8 @@ class Ledger:
         answered: int | None = None,
     ) -> list[RunnerEvent]:
         call = replace(call, key=next(self._keys))
+        if call.message_id:
+            self._recorded_ids.add(call.message_id)
         query.calls.append(call)
         self._calls.append(call)
         recorded = CallRecorded(
@@ -370,7 +390,9 @@ class Ledger:
             out.extend(self._cut(query, thread, failure or "incomplete", at_ns))
         for thread, snapshots in list(query.snapshots.items()):
             for opened in snapshots.values():
-                out.extend(self._record(query, self._call(query, thread, opened), at_ns=at_ns))
+                if opened.message_id not in self._recorded_ids:
+                    call = self._call(query, thread, opened)
+                    out.extend(self._record(query, call, at_ns=at_ns))
         query.snapshots.clear()
         out.extend(self._unseen(query, at_ns))
         query.cli_pending.clear()  # the CLI's records of calls never recorded: facts only
@@ -394,6 +416,7 @@ class Ledger:
 
     def _unexplained(self, query: _Query) -> Usage:
         seen = [c.usage for c in query.calls] + [c.usage for c, _, _ in query.held]
+        seen += [o.usage for snapshots in query.snapshots.values() for o in snapshots.values()]
         return ledger_views.unexplained(query.result, self._reported, seen)
 
     def _unseen(self, query: _Query, at_ns: int) -> list[RunnerEvent]:

@@ -101,8 +101,7 @@ def unexplained(
     grown = Usage()
     for model, reported in result.model_usage.items():
         grown = grown + reported.usage - (before[model].usage if model in before else Usage())
-    unseen = grown - sum(seen, Usage())
-    return Usage() if unseen.negative else unseen
+    return (grown - sum(seen, Usage())).clamped()
 
 
 def cli_match(
@@ -111,11 +110,14 @@ def cli_match(
     """The call a CLI record reports on: the oldest recorded call of its thread with the same
     usage (the input side alone for a call known only from a snapshot), not matched yet. (The
     CLI's spans carry no message id: docs/cli-telemetry.md.)"""
-    candidates = [
-        c for c in calls if c.key not in matched and c.observed and c.thread == event.thread
-    ]
+    unmatched = [c for c in calls if c.key not in matched and c.observed]
+    candidates = [c for c in unmatched if c.thread == event.thread]
     exact = next((c for c in candidates if c.usage == event.usage), None)
     if exact is not None:
         return exact
     asked = replace(event.usage, output_tokens=0)
-    return next((c for c in candidates if replace(c.usage, output_tokens=0) == asked), None)
+    near = next((c for c in candidates if replace(c.usage, output_tokens=0) == asked), None)
+    if near is not None:
+        return near
+    # A call the ledger gave another owner (a subagent's, recorded after it ended): exact only.
+    return next((c for c in unmatched if c.usage == event.usage), None)

@@ -11,8 +11,8 @@ Each call is priced from its own usage:
     uncached input × input + output × output + cache reads × cache_read
     + 5-minute writes × cache_write + 1-hour writes × cache_write_1h
 at the tier its total input (cache included) falls in, as the database bills them. A model the
-database does not know has no price: the tree
-builder then holds its calls to the query's end and shares Claude Code's reported figure.
+database does not know has no price: the ledger (runner.ledger) then holds its calls to the
+query's end and shares Claude Code's reported figure.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ Measured (CLI 2.1.33x, two background subagents): the CLI answers each finished 
 task with a turn of its own and a result, even when both finished during one turn; a query is
 done at a result once no task is running and every finished task has had its turn. A CLI that
 answered two in one turn would leave one result short: the driver then waits at most
-`TURN_GRACE_S` for it.
+`TURN_GRACE_S` for that turn to show its first sign (once it has, only TIMEOUT bounds it).
 """
 
 from __future__ import annotations
@@ -48,6 +48,8 @@ class QueryWatch:
         self.pending: set[str] = set()
         self.notified = 0
         """Background tasks that finished: the CLI answers each with a further turn."""
+        self._since_result = 0
+        """Events since the last result: a turn under way."""
         self.api_error: str | None = None
         self.fatal: tuple[str, int | None] | None = None
 
@@ -59,10 +61,17 @@ class QueryWatch:
     @property
     def waiting_for_turn(self) -> bool:
         """Only a turn for a finished task is still to come (bounded by the driver)."""
-        return bool(self.results) and not self.pending and self.turns_owed > 0
+        return (
+            bool(self.results)
+            and not self.pending
+            and self.turns_owed > 0
+            and self._since_result == 0
+        )
 
     def react(self, event: RunnerEvent) -> bool:
         """True when the query is done (a result with no background task left)."""
+        if not isinstance(event, TaskStarted | TaskFinished):  # the notices come before the turn
+            self._since_result += 1
         match event:
             case CallFailed():
                 self.api_error = event.error
@@ -74,6 +83,7 @@ class QueryWatch:
                     self.notified += 1
             case QueryResult():
                 self.results.append(event)
+                self._since_result = 0
                 return event.is_error or not (self.pending or self.turns_owed)
             case ApiRetry():
                 fatal = self._retries.seen(event)

@@ -279,6 +279,7 @@ class SessionDriver:
         deadline = time.monotonic() + CLI_SETTLE_S
         stream = self._stream
         while time.monotonic() < deadline:
+            stream.poll()
             quiet = time.time_ns() - stream.cli_last_ns > CLI_QUIET_S * 1e9
             if quiet and not stream.ledger.cli_outstanding():
                 return

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from runner.events import RunnerEvent, SubagentCall, SubagentFinished, Thread
-from runner.transcripts import read_transcript
+from runner.transcripts import Transcript, read_transcript
 
 SUBAGENT_SETTLE_S = 2.0
 """How long after SubagentStop a subagent may wait for its transcript's last record."""
@@ -76,9 +76,10 @@ class SubagentThreads:
             if recent and waiting:
                 continue
             stopped.checked_ns = at_ns
-            if waiting and stopped.path and not read_transcript(stopped.path).complete:
+            transcript = read_transcript(stopped.path) if stopped.path else None
+            if waiting and transcript is not None and not transcript.complete:
                 continue
-            events.extend(self._finished(agent_id, stopped, at_ns))
+            events.extend(self._finished(agent_id, stopped, at_ns, transcript))
         return events
 
     def settle(self, at_ns: int) -> list[RunnerEvent]:
@@ -88,10 +89,14 @@ class SubagentThreads:
             events.extend(self._finished(agent_id, stopped, at_ns))
         return events
 
-    def _finished(self, agent_id: str, stopped: _Stopped, at: int) -> list[RunnerEvent]:
+    def _finished(
+        self, agent_id: str, stopped: _Stopped, at: int, transcript: Transcript | None = None
+    ) -> list[RunnerEvent]:
         del self._stopped[agent_id]
         thread = self._thread_of.get(agent_id)
-        calls = read_transcript(stopped.path).calls.values() if stopped.path else ()
+        if transcript is None and stopped.path:
+            transcript = read_transcript(stopped.path)
+        calls = transcript.calls.values() if transcript is not None else ()
         events: list[RunnerEvent] = [
             SubagentCall(
                 thread=thread,

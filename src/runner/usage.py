@@ -79,9 +79,16 @@ class Usage:
         """Input including cache reads and writes (the OTel GenAI definition)."""
         return self.input_tokens + self.cache_read_input_tokens + self.cache_creation_input_tokens
 
-    @property
-    def negative(self) -> bool:
-        return min(self.by_kind().values()) < 0
+    def clamped(self) -> Usage:
+        """Each count at least 0 (a difference of totals that do not line up kind by kind)."""
+        one_hour = max(0, self.cache_creation_1h_input_tokens)
+        return Usage(
+            input_tokens=max(0, self.input_tokens),
+            output_tokens=max(0, self.output_tokens),
+            cache_read_input_tokens=max(0, self.cache_read_input_tokens),
+            cache_creation_input_tokens=max(0, self.cache_creation_input_tokens, one_hour),
+            cache_creation_1h_input_tokens=one_hour,
+        )
 
     def by_kind(self) -> dict[str, int]:
         """Counts by price kind (the keys of `runner.pricing.CallCost.by_kind`): uncached input,

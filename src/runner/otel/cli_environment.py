@@ -43,9 +43,31 @@ def cli_environment(
     the CLI exports its own telemetry there and nowhere else. Without the relay it exports
     nothing: the runner is the pod's only exporter."""
     blank = {name: "" for name in SECRET_VARIABLES if environ.get(name)}
+    blank.update(
+        {
+            name: _without_userinfo(environ[name])
+            for name in URL_VARIABLES
+            if "@" in environ.get(name, "")
+        }
+    )
     if not settings.cli_telemetry or settings.mode == "off" or relay_endpoint is None:
         return blank
-    return relay_environment(relay_endpoint)
+    return {**blank, **relay_environment(relay_endpoint)}
+
+
+URL_VARIABLES = ("LANGFUSE_BASE_URL", "LANGFUSE_HOST", "MLFLOW_TRACKING_URI")
+"""Telemetry URLs that may carry credentials (`https://user:pass@host`): the CLI sees them
+without."""
+
+
+def _without_userinfo(url: str) -> str:
+    from urllib.parse import urlsplit, urlunsplit
+
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return ""
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
 
 
 def relay_environment(endpoint: str) -> dict[str, str]:

@@ -126,7 +126,7 @@ def langfuse_target(
     base_url = (env.get(url_name) or DEFAULT_LANGFUSE_URL).strip()
     if not is_url(base_url):
         warnings.append(
-            f"{url_name}={_shown(base_url)!r} is not a URL with http:// or "
+            f"{url_name}={_shown(_without_userinfo(base_url))!r} is not a URL with http:// or "
             f"https://: use e.g. https://cloud.langfuse.com; Langfuse export is off"
         )
         return None

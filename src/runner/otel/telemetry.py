@@ -252,7 +252,7 @@ def _defer(telemetry: Telemetry, build: Callable[[], SessionObserver]) -> None:
 
         telemetry.ids = PresetIds(trace_id, span_id)
         observer = build()
-        pricing.load()  # before the first call is priced, on this (the worker) thread
+        pricing.load()  # off the agent loop (the ledger prices there, from this snapshot)
         return observer
 
     telemetry.worker = TelemetryWorker(build_and_load_prices)

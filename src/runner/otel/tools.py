@@ -112,12 +112,18 @@ class Tools:
                 tool.cli_deadline_ns = None
                 self._maybe_end(tool, at_ns)
 
-    def flush(self, owner: Node) -> None:
-        """The tools of an owner that ends: no more waiting for the CLI."""
+    def flush(self, owner: Node, at_ns: int) -> None:
+        """The tools of an owner that ends end first: no more waiting for the CLI, and one that
+        started and never reported its end is incomplete."""
         for tool in list(self._open.values()):
-            if tool.parent is owner and tool.ran:
-                tool.cli_deadline_ns = None
-                self._maybe_end(tool, tool.end_ns or tool.start_ns)
+            if tool.parent is not owner or not (tool.started or tool.ran):
+                continue
+            if not tool.ran:
+                tool.error_type = tool.error_type or "incomplete"
+                tool.ran, tool.end_ns = True, at_ns
+            tool.cli_deadline_ns = None
+            tool.released = True  # its owner ends: so does whatever it was waiting for
+            self._end(tool, tool.end_ns or at_ns)
 
     def end_query(self, failure: str | None, at_ns: int, owner: Node | None = None) -> None:
         """End what is still open at the query's end (only `owner`'s tools, when given)."""

@@ -10,9 +10,10 @@ result) arrives, a subagent when its transcript is complete, queries and the ses
 end. What the builder holds is O(open nodes).
 
 With the CLI's own telemetry relayed (`cli_wait_s`), a call or tool waits for the CLI's record of
-it (about a second: the CLI's export interval) to end with its facts — permission decision,
-execution time, attempt, time to first token — or ends without them when the wait runs out, or
-when its owner ends. The CLI's spans are never rendered themselves: nothing is counted twice.
+it (the CLI exports every 100 ms; the wait is bounded, 2 s) to end with its facts — permission
+decision, execution time, attempt, time to first token — or ends without them when the wait
+runs out, or when its owner ends. The CLI's spans are never rendered themselves: nothing is
+counted twice.
 """
 
 from __future__ import annotations
@@ -74,6 +75,7 @@ class TreeBuilder:
         self.query: QueryNode | None = None
         self._cli_wait_ns = None if cli_wait_s is None else int(cli_wait_s * 1e9)
         self.calls = Calls(self.life, session_model=None, cli_wait_ns=self._cli_wait_ns)
+        """Made again with the session's model when it starts."""
         self.tools = Tools(self.life, cli_wait_ns=self._cli_wait_ns)
         self.subagents = Subagents(self.life)
         self.compactions = Compactions(self.life)
@@ -180,7 +182,7 @@ class TreeBuilder:
                 agent = self.subagents.get(event.thread)
                 if agent is not None:  # it ends now: its calls and tools wait no longer
                     self.calls.flush(agent)
-                    self.tools.flush(agent)
+                    self.tools.flush(agent, event.at_ns)
                 self.subagents.finished(event)
                 self.tools.release(event.thread, event.at_ns)
             case CliCallReported():
