@@ -125,7 +125,9 @@ class ModelFigures:
         return {
             **self.figures.as_dict(),
             "context_window": self.context_window,
-            "reported_cost_usd": self.reported_cost_usd,
+            "reported_cost_usd": None
+            if self.reported_cost_usd is None
+            else round(self.reported_cost_usd, 12),
         }
 
 

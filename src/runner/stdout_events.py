@@ -175,7 +175,7 @@ class EventWriter:
             llm_calls=figures.total.calls,
             usage=figures.total.usage.as_dict(),
             total_cost_usd=round(figures.total.cost_usd, 12),
-            reported_cost_usd=figures.reported_cost_usd,
+            reported_cost_usd=_usd(figures.reported_cost_usd),
             error_type=event.error_type,
             error=self._text(event.error_message) if event.error_message else None,
             api_error_status=event.api_error_status,
@@ -206,12 +206,16 @@ class EventWriter:
             llm_calls=figures.total.calls,
             usage=figures.total.usage.as_dict(),
             total_cost_usd=round(figures.total.cost_usd, 12),
-            reported_cost_usd=figures.reported_cost_usd,
+            reported_cost_usd=_usd(figures.reported_cost_usd),
             subagents=[s.as_dict() for s in figures.subagents],
             models=figures.models_dict(),
             compactions=self._compactions,
             peak_rss_mb=_peak_rss_mb(),
         )
+
+
+def _usd(value: float | None) -> float | None:
+    return None if value is None else round(value, 12)
 
 
 def _peak_rss_mb() -> float:
