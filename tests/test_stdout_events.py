@@ -141,3 +141,11 @@ async def test_input_channel_times_out_when_idle() -> None:
             await channel.next_message(0.2)
     finally:
         os.close(w)
+
+
+def test_one_event_is_one_line_for_every_line_reader() -> None:
+    """U+0085, U+2028 and U+2029 end a line for str.splitlines and JavaScript: escaped."""
+    buf = io.StringIO()
+    EventWriter(buf, Redactor()).emit("assistant_text", 1, text="a\x85b\u2028c\u2029d")
+    (line,) = buf.getvalue().splitlines()
+    assert json.loads(line)["text"] == "a\x85b\u2028c\u2029d"

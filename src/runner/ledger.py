@@ -9,10 +9,10 @@ and returns the query's figures:
 - main-thread calls are final at `message_stop`; a subagent's when its transcript gives them
   (`SubagentCall`), else, when it finishes, with the stream's snapshot;
 - calls Claude Code made but did not stream (a compaction's summary) are the CLI's own
-  records of them when its telemetry is relayed (`CliCallReported`, origin `cli`), else one call
-  of its per-model totals' growth over the query less every call seen (origin `remainder`,
-  priced at the model that grew most); the CLI's
-  records of streamed calls are matched to them (`call_key`), never counted again;
+  records of them when its telemetry is relayed (`CliCallReported`, origin `cli`;
+  runner.ledger_cli, which also matches its records of streamed calls, never counting them
+  again), else one call of its per-model totals' growth over the query less every call seen
+  (origin `remainder`, priced at the model that grew most);
 - calls of a model without a price are held to the query's end and share what Claude Code's
   reported figure leaves, by token weight (a subagent with such a call ends then);
 - Claude Code's reported cost is the check: a difference is on the query's figures, warned once.
@@ -25,10 +25,10 @@ from __future__ import annotations
 import itertools
 import logging
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import assert_never
 
-from runner import ledger_views, pricing
+from runner import ledger_cli, ledger_views, pricing
 from runner.events import (
     AGENT_TOOLS,
     ApiRetry,
@@ -62,44 +62,12 @@ from runner.figures import (
     SubagentFigures,
     Thread,
 )
+from runner.ledger_state import OpenCall, QueryState
 from runner.usage import ModelUsage, Usage
 
 log = logging.getLogger("runner")
 
 Price = Callable[[str | None, Usage], pricing.CallCost | None]
-CLI_ONLY_SOURCES = frozenset({"compact", "generate_session_title"})
-"""The CLI's `query_source_safe` of calls the SDK stream never shows (measured, CLI 2.1.332):
-only these are recorded from the CLI's own record; any other unmatched record is a fact with no
-call (a newer CLI's unknown source is never counted twice: the remainder covers it)."""
-
-
-@dataclass(slots=True, kw_only=True)
-class _Open:
-    """A call seen in the stream whose figures are not final yet."""
-
-    message_id: str | None
-    model: str | None
-    usage: Usage
-    stop_reason: str | None = None
-
-
-@dataclass(slots=True, kw_only=True)
-class _Query:
-    index: int
-    started_ns: int = 0
-    calls: list[LedgerCall] = field(default_factory=list)
-    open: dict[Thread, _Open] = field(default_factory=dict)
-    """The call being streamed on each thread."""
-    snapshots: dict[str, dict[str, _Open]] = field(default_factory=dict)
-    """Subagent calls seen in the stream, by thread and message id, until their transcript."""
-    held: list[tuple[LedgerCall, int | None, int | None]] = field(default_factory=list)
-    """Calls without a price (with their request/answer times), held to the query's end."""
-    finishing: list[SubagentFinished] = field(default_factory=list)
-    """Subagents whose end waits for a held call."""
-    result: QueryResult | None = None
-    cli_pending: list[CliCallReported] = field(default_factory=list)
-    """The CLI's records of streamed calls the ledger has not recorded yet (a subagent's)."""
-    cli_matched: set[int] = field(default_factory=set)
 
 
 class Ledger:
@@ -115,7 +83,7 @@ class Ledger:
         """Message ids recorded: a call is recorded once, whatever arrives late (a hook is
         handled ahead of stream messages still buffered, so a subagent's transcript can come
         before its own snapshots)."""
-        self._query: _Query | None = None
+        self._query: QueryState | None = None
         self._owners = ledger_views.Owners()
         self._finished: set[str] = set()
         self._reported: dict[str, ModelUsage] = {}
@@ -128,7 +96,7 @@ class Ledger:
     # --- the stream -------------------------------------------------------------------------
 
     def start_query(self, index: int, at_ns: int = 0) -> None:
-        self._query = _Query(index=index, started_ns=at_ns)
+        self._query = QueryState(index=index, started_ns=at_ns)
 
     def follow(self, events: Iterable[RunnerEvent]) -> list[RunnerEvent]:
         """The events with the ledger's own added (and the subagents' figures filled in)."""
@@ -142,26 +110,31 @@ class Ledger:
         match event:
             case CallStarted() | CallFinished() if event.message_id in self._recorded_ids:
                 return []  # already recorded (from its transcript): nothing more to show
+            case CallStarted() if query is not None and self._elsewhere(query, event):
+                return []  # a call already seen: one call, shown once
             case CallStarted() if query is not None:
                 out = self._cut(query, event.thread, "incomplete", event.at_ns)
                 model = event.model or (self._session_model if event.thread is None else None)
-                query.open[event.thread] = _Open(
+                query.open[event.thread] = OpenCall(
                     message_id=event.message_id, model=model, usage=event.usage
                 )
                 return [*out, event]
             case CallFinished() if query is not None:
-                return [event, *self._call_finished(query, event)]
+                return self._call_finished(query, event)
             case CallFailed() if query is not None:
-                query.open.pop(event.thread, None)
-                call = LedgerCall(
-                    query=query.index,
-                    thread=event.thread,
-                    message_id=None,
-                    model=self._session_model if event.thread is None else None,
-                    usage=Usage(),
-                    error_type=event.error,
-                    error_message=event.message,
-                )
+                opened = query.open.pop(event.thread, None)
+                if opened is not None:  # the call whose stream began: it failed
+                    call = self._call(query, event.thread, opened)
+                else:
+                    model = self._session_model if event.thread is None else None
+                    call = LedgerCall(
+                        query=query.index,
+                        thread=event.thread,
+                        message_id=None,
+                        model=model,
+                        usage=Usage(),
+                    )
+                call = replace(call, error_type=event.error, error_message=event.message)
                 return [event, *self._record(query, call, at_ns=event.at_ns)]
             case SubagentCall() if query is not None:
                 return [event, *self._subagent_call(query, event)]
@@ -171,7 +144,7 @@ class Ledger:
                 if event.thread is not None:
                     self._owners.types[event.thread] = event.agent_type or "subagent"
                 return [event]
-            case ToolRequested():
+            case ToolRequested() if query is not None:  # as the tree sees it: inside a query
                 if event.name in AGENT_TOOLS:
                     self._owners.parent.setdefault(event.tool_use_id, event.thread)
                     agent_type = event.arguments.get("subagent_type")
@@ -193,6 +166,7 @@ class Ledger:
                 | CallFailed()
                 | SubagentCall()
                 | SubagentFinished()
+                | ToolRequested()
                 | CallRecorded()
                 | SessionInitialized()
                 | RequestSent()
@@ -215,19 +189,31 @@ class Ledger:
 
     # --- calls ------------------------------------------------------------------------------
 
-    def _call_finished(self, query: _Query, event: CallFinished) -> list[RunnerEvent]:
-        opened = query.open.pop(event.thread, None)
+    def _elsewhere(self, query: QueryState, event: CallStarted) -> bool:
+        """A call id already seen: open on a thread, held as a snapshot or without a price (one
+        call, shown once)."""
+        if not event.message_id:
+            return False
+        seen = any(o.message_id == event.message_id for o in query.open.values())
+        seen = seen or any(c.message_id == event.message_id for c, _, _ in query.held)
+        return seen or any(event.message_id in calls for calls in query.snapshots.values())
+
+    def _call_finished(self, query: QueryState, event: CallFinished) -> list[RunnerEvent]:
+        """The call's end (passed on only for the call open on its thread), and its record."""
+        opened = query.open.get(event.thread)
         if opened is None or opened.message_id != event.message_id:
             return []
+        del query.open[event.thread]
         opened.usage, opened.stop_reason = event.usage, event.stop_reason
         subagent = event.thread is not None and event.thread not in self._finished
         if subagent and not event.streamed and event.message_id:
             # A snapshot: its final usage comes from the subagent's transcript.
             query.snapshots.setdefault(event.thread or "", {})[event.message_id] = opened
-            return []
-        return self._record(query, self._call(query, event.thread, opened), at_ns=event.at_ns)
+            return [event]
+        call = self._call(query, event.thread, opened)
+        return [event, *self._record(query, call, at_ns=event.at_ns)]
 
-    def _subagent_call(self, query: _Query, event: SubagentCall) -> list[RunnerEvent]:
+    def _subagent_call(self, query: QueryState, event: SubagentCall) -> list[RunnerEvent]:
         thread = event.thread
         if event.message_id in self._recorded_ids:
             return []
@@ -248,7 +234,7 @@ class Ledger:
             query, call, at_ns=event.at_ns, requested=event.requested_ns, answered=event.answered_ns
         )
 
-    def _subagent_finished(self, query: _Query, event: SubagentFinished) -> list[RunnerEvent]:
+    def _subagent_finished(self, query: QueryState, event: SubagentFinished) -> list[RunnerEvent]:
         thread = event.thread
         if thread is None:
             return [event]
@@ -263,7 +249,7 @@ class Ledger:
         self._finished.add(thread)
         return [*out, replace(event, figures=self._subagent_figures(thread))]
 
-    def _call(self, query: _Query, thread: Thread, opened: _Open) -> LedgerCall:
+    def _call(self, query: QueryState, thread: Thread, opened: OpenCall) -> LedgerCall:
         return LedgerCall(
             query=query.index,
             thread=thread,
@@ -273,7 +259,7 @@ class Ledger:
             stop_reason=opened.stop_reason,
         )
 
-    def _cut(self, query: _Query, thread: Thread, error: str, at_ns: int) -> list[RunnerEvent]:
+    def _cut(self, query: QueryState, thread: Thread, error: str, at_ns: int) -> list[RunnerEvent]:
         """A call whose stream never ended: recorded with what was seen, as failed."""
         opened = query.open.pop(thread, None)
         if opened is None:
@@ -281,46 +267,15 @@ class Ledger:
         call = replace(self._call(query, thread, opened), error_type=error)
         return self._record(query, call, at_ns=at_ns)
 
-    # --- the CLI's own records (RUNNER_CLI_TELEMETRY) ---------------------------------------
+    # --- the CLI's own records (RUNNER_CLI_TELEMETRY): runner.ledger_cli ----------------------
 
-    def _cli_call(self, query: _Query, event: CliCallReported) -> list[RunnerEvent]:
-        match = ledger_views.cli_match(query.calls, query.cli_matched, event)
-        if match is not None:
-            query.cli_matched.add(match.key)
-            return [replace(event, call_key=match.key)]
-        if event.source not in CLI_ONLY_SOURCES:  # a streamed call not recorded yet, or unknown
-            query.cli_pending.append(event)
-            return []
-        if event.start_ns < query.started_ns:
-            return []  # a call of an earlier query, reported late: counted there (remainder)
-        # A call the stream never shows: the CLI's record is the call.
-        call = LedgerCall(
-            query=query.index,
-            thread=event.thread,
-            message_id=None,
-            model=event.model,
-            usage=event.usage,
-            stop_reason=event.stop_reason,
-            origin="cli",
-            error_type=None if event.success else "api_error",
-        )
-        recorded = self._record(
-            query, call, at_ns=event.at_ns, requested=event.start_ns, answered=event.end_ns
-        )
-        keys = [r.call.key for r in recorded if isinstance(r, CallRecorded)]
-        query.cli_matched.update(keys)
-        return [*recorded, replace(event, call_key=keys[0] if keys else None)]
+    def _cli_call(self, query: QueryState, event: CliCallReported) -> list[RunnerEvent]:
+        def record(call: LedgerCall) -> list[RunnerEvent]:
+            return self._record(
+                query, call, at_ns=event.at_ns, requested=event.start_ns, answered=event.end_ns
+            )
 
-    def _cli_pending(self, query: _Query) -> list[RunnerEvent]:
-        """The CLI's records that match a call just recorded."""
-        out: list[RunnerEvent] = []
-        for event in list(query.cli_pending):
-            match = ledger_views.cli_match(query.calls, query.cli_matched, event)
-            if match is not None:
-                query.cli_pending.remove(event)
-                query.cli_matched.add(match.key)
-                out.append(replace(event, call_key=match.key))
-        return out
+        return ledger_cli.reported(query, event, record)
 
     def cli_outstanding(self) -> bool:
         """The running query has calls the CLI has not reported yet, or usage only the CLI can
@@ -328,16 +283,11 @@ class Ledger:
         query = self._query
         if query is None:
             return False
-        if any(
-            c.key not in query.cli_matched and c.observed and c.error_type is None
-            for c in query.calls
-        ):
-            return True
-        return self._unexplained(query).total_input_tokens > 0
+        return ledger_cli.unreported(query) or self._unexplained(query).total_input_tokens > 0
 
     def _record(
         self,
-        query: _Query,
+        query: QueryState,
         call: LedgerCall,
         *,
         at_ns: int,
@@ -361,7 +311,7 @@ class Ledger:
 
     def _add(
         self,
-        query: _Query,
+        query: QueryState,
         call: LedgerCall,
         at_ns: int,
         requested: int | None = None,
@@ -375,7 +325,7 @@ class Ledger:
         recorded = CallRecorded(
             call=call, requested_ns=requested, answered_ns=answered, at_ns=at_ns
         )
-        return [recorded, *self._cli_pending(query)] if query.cli_pending else [recorded]
+        return [recorded, *ledger_cli.pending(query)] if query.cli_pending else [recorded]
 
     # --- the end of a query -----------------------------------------------------------------
 
@@ -406,7 +356,7 @@ class Ledger:
         self._check(query.index, figures)
         return out, figures
 
-    def _reported_growth(self, query: _Query) -> float | None:
+    def _reported_growth(self, query: QueryState) -> float | None:
         result = query.result
         if result is None or result.total_cost_usd is None:
             return None
@@ -414,12 +364,12 @@ class Ledger:
         self._reported_cost = result.total_cost_usd
         return growth
 
-    def _unexplained(self, query: _Query) -> Usage:
+    def _unexplained(self, query: QueryState) -> Usage:
         seen = [c.usage for c in query.calls] + [c.usage for c, _, _ in query.held]
         seen += [o.usage for snapshots in query.snapshots.values() for o in snapshots.values()]
         return ledger_views.unexplained(query.result, self._reported, seen)
 
-    def _unseen(self, query: _Query, at_ns: int) -> list[RunnerEvent]:
+    def _unseen(self, query: QueryState, at_ns: int) -> list[RunnerEvent]:
         """Calls Claude Code made but did not stream, nor the CLI report: one call of its
         per-model growth less every call seen (origin `remainder`)."""
         result = query.result
@@ -442,7 +392,7 @@ class Ledger:
         )
         return self._record(query, call, at_ns=at_ns)
 
-    def _share(self, query: _Query, reported: float | None, at_ns: int) -> list[RunnerEvent]:
+    def _share(self, query: QueryState, reported: float | None, at_ns: int) -> list[RunnerEvent]:
         """Calls without a price share what the reported figure leaves (or cost nothing)."""
         held, query.held = query.held, []
         if not held:

@@ -1,13 +1,12 @@
 """The ledger's views: pure functions from recorded calls to figures (per subagent, per model, a
-query's or the session's), and the matching of the CLI's records to calls. runner.ledger holds
-the state; these only read it."""
+query's or the session's). runner.ledger holds the state; these only read it."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from runner import pricing
-from runner.events import CliCallReported, QueryResult
+from runner.events import QueryResult
 from runner.figures import (
     Figures,
     LedgerCall,
@@ -102,22 +101,3 @@ def unexplained(
     for model, reported in result.model_usage.items():
         grown = grown + reported.usage - (before[model].usage if model in before else Usage())
     return (grown - sum(seen, Usage())).clamped()
-
-
-def cli_match(
-    calls: list[LedgerCall], matched: set[int], event: CliCallReported
-) -> LedgerCall | None:
-    """The call a CLI record reports on: the oldest recorded call of its thread with the same
-    usage (the input side alone for a call known only from a snapshot), not matched yet. (The
-    CLI's spans carry no message id: docs/cli-telemetry.md.)"""
-    unmatched = [c for c in calls if c.key not in matched and c.observed]
-    candidates = [c for c in unmatched if c.thread == event.thread]
-    exact = next((c for c in candidates if c.usage == event.usage), None)
-    if exact is not None:
-        return exact
-    asked = replace(event.usage, output_tokens=0)
-    near = next((c for c in candidates if replace(c.usage, output_tokens=0) == asked), None)
-    if near is not None:
-        return near
-    # A call the ledger gave another owner (a subagent's, recorded after it ended): exact only.
-    return next((c for c in unmatched if c.usage == event.usage), None)

@@ -44,6 +44,9 @@ from runner.types import QueryOutcome, QueryStart, SessionOutcome, SessionStart
 log = logging.getLogger("runner")
 
 EVENT_SCHEMA_VERSION = 1
+_LINE_BREAKS = str.maketrans({"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"})
+"""Characters other line readers (str.splitlines, JavaScript) take for line breaks: escaped, so
+one event is always one line."""
 
 
 def _ts(at_ns: int) -> str:
@@ -64,7 +67,7 @@ class EventWriter:
         record = {"type": event_type, "ts": _ts(at_ns), "session_id": self._session_id, **fields}
         if self._query and "query" not in record:
             record["query"] = self._query
-        line = json.dumps(record, ensure_ascii=False, default=str)
+        line = json.dumps(record, ensure_ascii=False, default=str).translate(_LINE_BREAKS)
         try:
             self._stream.write(line + "\n")
             self._stream.flush()

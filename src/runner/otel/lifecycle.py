@@ -1,4 +1,5 @@
-"""Starting and finishing the tree's nodes, each exactly once, never under a finished node.
+"""Starting and finishing the tree's nodes, each exactly once, never under a finished node and
+never before its parent (a parent not started yet is started first).
 
 Shared by the tree builder's parts (calls, tools, subagents, compactions): each part owns its
 nodes' state; this owns only the renderer and the node keys.
@@ -52,3 +53,5 @@ class Lifecycle:
             self.moved += 1
             log.debug("%s would start under a finished node; put under %s", node.key, parent)
             node.parent = parent
+        if parent is not None and not parent.started:
+            self.start(parent)  # e.g. a subagent seen before its tool's PreToolUse: open it now
