@@ -180,7 +180,7 @@ def _session_request(spans_per_request: int) -> Any:
 
     from benchmarks.run import record_stream
     from runner.otel import session_observer
-    from runner.otel.content import ContentPolicy
+    from runner.otel.attributes.content import ContentPolicy
     from runner.redaction import Redactor
 
     memory = InMemorySpanExporter()

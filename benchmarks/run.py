@@ -238,7 +238,7 @@ class Recorder:
 def record_stream(delay: float = 0.0) -> list[tuple[str, tuple[Any, ...]]]:
     from runner.config import RunnerConfig
     from runner.launcher import run_session
-    from runner.stdout_events import EventWriter
+    from runner.output.stdout_events import EventWriter
 
     recorder = Recorder()
     with (
@@ -269,9 +269,9 @@ def mapper(runs: int) -> str:
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
-    from runner import pricing
+    from runner.accounting import pricing
     from runner.otel import session_observer
-    from runner.otel.content import ContentPolicy
+    from runner.otel.attributes.content import ContentPolicy
     from runner.otel.telemetry_worker import TelemetryWorker
     from runner.redaction import Redactor
 
@@ -479,7 +479,7 @@ def export_cost(runs: int) -> str:
     from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
     from runner.otel import session_observer
-    from runner.otel.content import ContentPolicy
+    from runner.otel.attributes.content import ContentPolicy
     from runner.redaction import Redactor
 
     stream = record_stream()

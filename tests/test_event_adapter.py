@@ -17,8 +17,10 @@ from claude_agent_sdk.types import (
     ToolUseBlock,
 )
 
-from runner.event_adapter import EventAdapter
-from runner.events import (
+from runner.accounting.usage import Usage
+from runner.events.sdk_adapter import EventAdapter
+from runner.events.subagent_threads import POLL_INTERVAL_NS, SUBAGENT_SETTLE_S
+from runner.events.types import (
     ApiRetry,
     AssistantText,
     CallFailed,
@@ -39,8 +41,6 @@ from runner.events import (
     ToolResult,
     ToolStarted,
 )
-from runner.subagent_threads import POLL_INTERVAL_NS, SUBAGENT_SETTLE_S
-from runner.usage import Usage
 
 
 def _se(event: dict[str, Any], parent: str | None = None) -> StreamEvent:

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from runner.pricing import CallCost, canonical, model_price, price, share
-from runner.usage import Usage
+from runner.accounting.pricing import CallCost, canonical, model_price, price, share
+from runner.accounting.usage import Usage
 
 
 @pytest.mark.parametrize(
@@ -188,17 +188,17 @@ def _genai_prices_model(name: str) -> str | None:
 
 
 def test_the_price_snapshot_is_what_the_locked_genai_prices_says() -> None:
-    """src/runner/price_data.json is a snapshot of genai-prices (scripts/update-prices): same
-    model for every spelling, same total for calls below and above the long-context tier."""
+    """src/runner/accounting/price_data.json is a snapshot of genai-prices
+    (scripts/update-prices): same model for every spelling, same total for calls below and above the
+    long-context tier."""
     import json
-    from pathlib import Path
 
     from genai_prices import Usage as PriceUsage
     from genai_prices import calc_price
 
-    import runner
+    from runner.accounting import pricing
 
-    snapshot = json.loads((Path(runner.__file__).with_name("price_data.json")).read_text())
+    snapshot = json.loads(pricing.SNAPSHOT.read_text())
     ids = [m["id"] for m in snapshot["models"]]
     assert len(ids) > 20 and "claude-sonnet-4-5" in ids
     names = [n for i in ids for n in (i, f"{i}-20250929", f"{i}@20250929", f"{i}-latest")]

@@ -3,10 +3,10 @@ had the turn the CLI gives it (measured: one turn and one result per finished ta
 
 from __future__ import annotations
 
-from runner.api_retries import RetryWatch
-from runner.events import QueryResult, RequestSent, TaskFinished, TaskStarted
-from runner.query_watch import QueryWatch
-from runner.usage import Usage
+from runner.accounting.usage import Usage
+from runner.events.types import QueryResult, RequestSent, TaskFinished, TaskStarted
+from runner.session.api_retries import RetryWatch
+from runner.session.query_watch import QueryWatch
 
 
 def _result(is_error: bool = False) -> QueryResult:

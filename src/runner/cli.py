@@ -73,7 +73,7 @@ def execute(overrides: Mapping[str, str]) -> int:
     import claude_agent_sdk  # noqa: F401 - first: telemetry setup must not delay the CLI's start
 
     from runner.otel import setup_telemetry
-    from runner.stdout_events import EventWriter
+    from runner.output.stdout_events import EventWriter
 
     telemetry = setup_telemetry(environ)
     config = dataclasses.replace(config, cli_env={**config.cli_env, **telemetry.cli_env})
@@ -231,7 +231,7 @@ def view(
 
     Queries, tools, durations, tokens and cost; e.g. `kubectl logs job/NAME > session.jsonl`.
     """
-    from runner.event_view import load, render
+    from runner.output.view import load, render
 
     try:
         lines = sys.stdin if str(file) == "-" else file.read_text(encoding="utf-8").splitlines()

@@ -16,7 +16,7 @@ from runner.config import RunnerConfig
 from runner.launcher import run_session
 from runner.offline import Failure, OfflineMessagesServer, Usage, bash, demo_script, text
 from runner.offline import offline_environment as offline_env
-from runner.stdout_events import EventWriter
+from runner.output.stdout_events import EventWriter
 from tests.e2e.harness import Runner
 from tests.otel.test_export_e2e import BASIC, _langfuse_env
 from tests.otlp_receiver import OTLPHttpReceiver, attributes

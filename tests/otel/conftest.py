@@ -24,12 +24,12 @@ from runner.launcher import run_session
 from runner.offline import OfflineMessagesServer, offline_environment
 from runner.offline.script import Step
 from runner.otel import session_observer
-from runner.otel.content import ContentPolicy
+from runner.otel.attributes.content import ContentPolicy
 from runner.otel.metrics import GenAIMetrics
 from runner.otel.span_renderer import SpanRenderer
+from runner.output.stdout_events import EventWriter
 from runner.redaction import Redactor
-from runner.stdout_events import EventWriter
-from runner.types import SessionOutcome
+from runner.session.types import SessionOutcome
 
 
 @dataclass

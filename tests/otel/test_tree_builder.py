@@ -22,16 +22,16 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from runner.config import Tenancy
-from runner.event_stream import EventStream
-from runner.observers import ObserverGroup
 from runner.otel import session_observer
-from runner.otel.content import ContentPolicy
+from runner.otel.attributes.content import ContentPolicy
 from runner.otel.span_renderer import SpanRenderer
-from runner.otel.tree import Node, SpanEvent
-from runner.otel.tree_builder import TreeBuilder
+from runner.otel.tree.builder import TreeBuilder
+from runner.otel.tree.nodes import Node, SpanEvent
+from runner.output.stdout_events import EventWriter
 from runner.redaction import Redactor
-from runner.stdout_events import EventWriter
-from runner.types import QueryOutcome, QueryStart, SessionOutcome, SessionStart
+from runner.session.event_stream import EventStream
+from runner.session.observers import ObserverGroup
+from runner.session.types import QueryOutcome, QueryStart, SessionOutcome, SessionStart
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from opentelemetry.metrics import Meter
 from opentelemetry.util.types import AttributeValue
 
-from runner.otel import semconv as sc
+from runner.otel.attributes import semconv as sc
 
 
 class GenAIMetrics:

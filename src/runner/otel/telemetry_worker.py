@@ -28,7 +28,7 @@ import threading
 from collections.abc import Callable
 from typing import Any, assert_never
 
-from runner.events import (
+from runner.events.types import (
     ApiRetry,
     AssistantText,
     CallFailed,
@@ -54,7 +54,13 @@ from runner.events import (
     ToolResult,
     ToolStarted,
 )
-from runner.types import QueryOutcome, QueryStart, SessionObserver, SessionOutcome, SessionStart
+from runner.session.types import (
+    QueryOutcome,
+    QueryStart,
+    SessionObserver,
+    SessionOutcome,
+    SessionStart,
+)
 
 log = logging.getLogger("runner.otel")
 _END = "on_session_end"
