@@ -77,7 +77,22 @@ def execute(overrides: Mapping[str, str]) -> int:
 
     telemetry = setup_telemetry(environ)
     config = dataclasses.replace(config, cli_env={**config.cli_env, **telemetry.cli_env})
-    outcome = run_session(config, EventWriter(), telemetry.observers, cli_relay=telemetry.relay)
+    trace = telemetry.trace_fields()
+    if trace:
+        urls = trace.get("trace_urls") or {}
+        log.info(
+            "session %s: trace %s%s",
+            config.session_id,
+            trace["trace_id"],
+            "".join(f" {name}: {url}" for name, url in dict(urls).items()),  # type: ignore[call-overload]
+        )
+    outcome = run_session(
+        config,
+        EventWriter(trace=telemetry.trace_fields),
+        telemetry.observers,
+        cli_relay=telemetry.relay,
+        on_feedback=telemetry.feedback if telemetry.scores is not None else None,
+    )
     view = telemetry.trace_view()
     if view:
         sys.stderr.write(view)
@@ -160,6 +175,61 @@ def run(
         ev.RUNNER_PREFLIGHT: None if preflight is None else str(preflight).lower(),
     }
     raise typer.Exit(execute({k: v for k, v in flags.items() if v is not None}))
+
+
+@app.command()
+def score(
+    trace_id: Annotated[
+        str, typer.Option(help="The session's trace: session_start's trace_id (32 hex).")
+    ],
+    name: Annotated[str, typer.Option(help="The score's name, e.g. user-feedback.")],
+    value: Annotated[str, typer.Option(help="The value: a number, true/false, or text.")],
+    data_type: Annotated[
+        str | None,
+        typer.Option(help="NUMERIC, CATEGORICAL, BOOLEAN, TEXT or CORRECTION (else inferred)."),
+    ] = None,
+    comment: Annotated[str | None, typer.Option(help="Why (redacted).")] = None,
+    observation_id: Annotated[
+        str | None, typer.Option(help="A span in the trace (16 hex), e.g. a query's.")
+    ] = None,
+) -> None:
+    """Write a score on a finished session's trace, to every backend the environment
+    configures (the same variables as `run`): Langfuse's Scores API, MLflow's assessments.
+
+    Exit codes: 0 delivered everywhere, 1 not delivered somewhere, 2 bad score or no backend.
+    """
+    from runner.otel.export.score_delivery import submit_score
+    from runner.scores import ScoreError
+
+    configure_logging()
+    parsed: bool | float | str = value
+    if data_type is None or data_type.upper() in ("NUMERIC", "BOOLEAN"):
+        lowered = value.strip().lower()
+        if lowered in ("true", "false"):
+            parsed = lowered == "true"
+        else:
+            with contextlib.suppress(ValueError):
+                parsed = float(value)
+    try:
+        reports = submit_score(
+            trace_id,
+            name,
+            parsed,
+            data_type=data_type,
+            comment=comment,
+            observation_id=observation_id,
+        )
+    except ScoreError as exc:
+        typer.echo(f"claude-runner: score {exc}", err=True)
+        raise typer.Exit(2) from None
+    if not reports:
+        typer.echo(
+            "claude-runner: no score backend is configured: set the Langfuse keys (and "
+            "LANGFUSE_BASE_URL) or OBSERVABILITY_BACKENDS=mlflow with MLFLOW_TRACKING_URI",
+            err=True,
+        )
+        raise typer.Exit(2)
+    raise typer.Exit(0 if all(r.not_delivered == 0 for r in reports) else 1)
 
 
 @app.command()

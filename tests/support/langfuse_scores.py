@@ -318,6 +318,54 @@ class ScoresServer:
         self.queue.append((project, score_id, parsed, now or datetime.now(UTC)))
         return Response(200, {"id": score_id})
 
+    # --- POST /api/public/ingestion (score-create events) -------------------------------------
+    def post_ingestion(
+        self, headers: dict[str, str], body: Any, now: datetime | None = None
+    ) -> Response:
+        """The batch route both eras take (web/src/pages/api/public/ingestion.ts): Basic auth
+        only (no scores-only Bearer access), `{"batch": [event, ...]}` → 207 `{"successes":
+        [{"id", "status": 201}], "errors": [{"id", "status": 400, "message", "error"}]}`; an
+        input error is per event, never a 4xx for the request. Each event is `{"id", "timestamp",
+        "type", "body"}`; a `score-create` body is parsed as the scores route parses it, then as
+        the ingestion `ScoreBody` (id 1-800 chars without "\r", environment normalised), and
+        queued for the same worker (so the same upsert by id and the same silent drops).
+        Other event types are outside this model (errors, status 400)."""
+        project = self._auth(headers, scores_bearer=False)
+        if isinstance(project, Response):
+            return project
+        if isinstance(project, str) and headers.get("authorization", "").startswith("Bearer "):
+            return Response(403, {"message": "Access denied"})
+        if not isinstance(body, dict) or not isinstance(body.get("batch"), list):
+            return Response(400, {"message": "Invalid request data", "error": ["batch"]})
+        successes: list[dict[str, Any]] = []
+        errors: list[dict[str, Any]] = []
+        for event in body["batch"]:
+            event_id = event.get("id") if isinstance(event, dict) else None
+            if not isinstance(event, dict) or not isinstance(event_id, str) or not event_id:
+                errors.append({"id": event_id, "status": 400, "message": "Invalid event"})
+                continue
+            timestamp = event.get("timestamp")
+            if event.get("type") != "score-create" or not isinstance(timestamp, str):
+                errors.append({"id": event_id, "status": 400, "message": "Invalid request data"})
+                continue
+            parsed, issues = validate_post_scores_body(event.get("body"))
+            score_id = (parsed or {}).get("id") or ""
+            if parsed is None or not score_id or len(score_id) > ID_MAX or "\r" in score_id:
+                error = json.dumps([i.as_json() for i in issues] or [{"path": ["body", "id"]}])
+                errors.append(
+                    {
+                        "id": event_id,
+                        "status": 400,
+                        "message": "Invalid request data",
+                        "error": error,
+                    }
+                )
+                continue
+            parsed["environment"] = normalize_environment(parsed["environment"])
+            self.queue.append((project, score_id, parsed, now or datetime.now(UTC)))
+            successes.append({"id": event_id, "status": 201})
+        return Response(207, {"successes": successes, "errors": errors})
+
     # --- the worker -------------------------------------------------------------------------
     def process(self) -> None:
         """Drain the queue: validate and inflate each score, then upsert it by (project, id)."""

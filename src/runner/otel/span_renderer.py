@@ -27,6 +27,7 @@ from runner.otel.attributes import semconv as sc
 from runner.otel.attributes import spans as attrs
 from runner.otel.attributes.content import ContentPolicy
 from runner.otel.metrics import GenAIMetrics
+from runner.otel.scores import ScoreRecorder
 from runner.otel.tree.nodes import ChatNode, Node, QueryNode, SessionNode, SpanEvent, ToolNode
 
 log = logging.getLogger("runner.otel")
@@ -44,8 +45,11 @@ class SpanRenderer:
         parent: Context | None = None,
         attach: bool = True,
         environment: str | None = None,
+        scores: ScoreRecorder | None = None,
     ) -> None:
         self.tracer = tracer
+        self.scores = scores
+        """Outcome scores: events on the spans they judge, then delivery (runner.otel.scores)."""
         self.content = content
         self.metrics = metrics
         self.parent = parent
@@ -96,6 +100,7 @@ class SpanRenderer:
                 span.set_attributes(error)
                 span.set_status(Status(StatusCode.ERROR, message))
             self._record_metrics(node)
+            self._record_scores(node, span)
         finally:
             self._end(node.key, span, node.end_ns or node.start_ns)
             if isinstance(node, SessionNode):
@@ -152,6 +157,14 @@ class SpanRenderer:
             except Exception:
                 log.debug("could not detach the session context", exc_info=True)
             self._token = None
+
+    def _record_scores(self, node: Node, span: Span) -> None:
+        if self.scores is None:
+            return
+        try:
+            self.scores.finished(node, span)
+        except Exception:  # a score never costs the span
+            log.debug("scores failed", exc_info=True)
 
     def _record_metrics(self, node: Node) -> None:
         metrics = self.metrics

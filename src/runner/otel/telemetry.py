@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, cast
@@ -28,10 +29,13 @@ if TYPE_CHECKING:
     from runner.otel.attributes.content import ContentPolicy
     from runner.otel.export.delivery import DestinationReport
     from runner.otel.export.pipeline import Pipeline
+    from runner.otel.export.score_delivery import ScoreDelivery, ScoreReport
     from runner.otel.metrics import GenAIMetrics
     from runner.otel.span_renderer import SpanRenderer
     from runner.otel.telemetry_worker import PresetIds, TelemetryWorker
+    from runner.otel.trace_links import TraceLinks
     from runner.otel.tree.builder import TreeBuilder
+    from runner.scores import Score
 
 log = logging.getLogger("runner.otel")
 SCOPE = "claude-code-runner"
@@ -46,14 +50,23 @@ def session_observer(
     environment: str | None = None,
     attach: bool = True,
     cli_wait_s: float | None = None,
+    scores: ScoreDelivery | None = None,
 ) -> TreeBuilder:
     """The session's observer: runner events → tree → spans through `tracer`. `cli_wait_s`:
-    with the CLI's telemetry relayed, how long a call or tool waits for the CLI's record."""
+    with the CLI's telemetry relayed, how long a call or tool waits for the CLI's record.
+    `scores`: outcome scores go on the spans and to this delivery."""
+    from runner.otel.scores import ScoreRecorder
     from runner.otel.span_renderer import SpanRenderer
     from runner.otel.tree.builder import TreeBuilder
 
     renderer = SpanRenderer(
-        tracer, content, metrics=metrics, parent=parent, attach=attach, environment=environment
+        tracer,
+        content,
+        metrics=metrics,
+        parent=parent,
+        attach=attach,
+        environment=environment,
+        scores=None if scores is None else ScoreRecorder(scores),
     )
     return TreeBuilder(renderer, capture_content=content.capture, cli_wait_s=cli_wait_s)
 
@@ -84,6 +97,8 @@ class TelemetryReport:
     """What the relay of the CLI's own telemetry saw (RUNNER_CLI_TELEMETRY)."""
     destinations: list[DestinationReport] = field(default_factory=list)
     """Per trace destination: spans handed to it, delivered, not confirmed, not delivered."""
+    scores: list[ScoreReport] = field(default_factory=list)
+    """Per score destination (Langfuse, MLflow): scores handed to it, delivered, not."""
 
 
 class Telemetry:
@@ -91,6 +106,7 @@ class Telemetry:
 
     def __init__(self, settings: TelemetrySettings, environ: Mapping[str, str]) -> None:
         self.settings = settings
+        self.environ = environ
         self.observers: list[SessionObserver] = []
         self.relay: CliTelemetryRelay | None = None
         if settings.cli_telemetry and settings.mode != "off":
@@ -102,6 +118,8 @@ class Telemetry:
         self.shutdown_hooks: list[Callable[[], None]] = []
         self.ids: PresetIds | None = None
         self.worker: TelemetryWorker | None = None
+        self.scores: ScoreDelivery | None = None
+        self.links: TraceLinks | None = None
 
     def build_otel(self, environ: Mapping[str, str], collect: bool) -> SessionObserver:
         """The OTel path's observer (on the telemetry worker's thread)."""
@@ -123,6 +141,7 @@ class Telemetry:
             environment=settings.environment,
             attach=False,  # the CLI gets the session's TRACEPARENT explicitly (cli_env)
             cli_wait_s=self.cli_wait_s,
+            scores=self.scores,
         )
         self.pipeline = pipeline
         self.renderer = cast("SpanRenderer", observer.renderer)
@@ -144,9 +163,30 @@ class Telemetry:
             trace_id, flags = int(parent.split("-")[1], 16), parent.split("-")[3]
         span_id = random.getrandbits(64) or 1
         self.cli_env["TRACEPARENT"] = f"00-{trace_id:032x}-{span_id:016x}-{flags}"
+        self._links(f"{trace_id:032x}", self.cli_env["TRACEPARENT"])
         if self.settings.tracestate:
             self.cli_env["TRACESTATE"] = self.settings.tracestate
         return trace_id, span_id
+
+    def _links(self, trace_id: str, traceparent: str) -> None:
+        from runner.otel.trace_links import TraceLinks
+
+        self.links = TraceLinks(trace_id, traceparent, self.settings, self.environ).resolve()
+
+    def start_scores(self) -> None:
+        """Scores for this session: on its spans, and to Langfuse and MLflow when configured."""
+        from runner.otel.export.score_delivery import ScoreDelivery, score_clients
+
+        self.scores = ScoreDelivery(score_clients(self.settings), self.settings.content)
+
+    def feedback(self, score: Score) -> None:
+        """A stdin feedback line's score (from the agent loop: a queue put)."""
+        if self.scores is not None:
+            self.scores.feedback(score)
+
+    def trace_fields(self) -> dict[str, object]:
+        """The trace's id, traceparent and URLs for stdout; {} without a trace."""
+        return self.links.fields() if self.links is not None else {}
 
     def trace_view(self) -> str | None:
         self._wait_for_worker()
@@ -171,11 +211,14 @@ class Telemetry:
             report.cli = self.relay.stop(min(0.5, budget / 4))
             _log_relay(report.cli)
         self._wait_for_worker()
+        deadline = time.monotonic() + budget
         if self.pipeline is None:
             for hook in self.shutdown_hooks:
-                run_bounded(hook, budget)
+                run_bounded(hook, max(0.0, deadline - time.monotonic()))
+            report.scores = self._close_scores(deadline, budget)
             return report
         result = self.pipeline.shutdown(budget)
+        report.scores = self._close_scores(deadline, budget)
         report.within_budget, report.waiting = result.within_budget, result.waiting
         report.seconds = result.seconds
         report.spans = self.renderer.spans_recorded if self.renderer is not None else 0
@@ -188,6 +231,17 @@ class Telemetry:
                 report.failures[health.endpoint] = exported.failures
         log_delivery(result.reports, within_budget=result.within_budget, budget_s=budget)
         return report
+
+    def _close_scores(self, deadline: float, budget: float) -> list[ScoreReport]:
+        """Scores still on their way get what is left of the exit budget (their threads have
+        been delivering while the spans were flushed)."""
+        if self.scores is None:
+            return []
+        from runner.otel.export.score_delivery import log_scores
+
+        reports = self.scores.close(deadline)
+        log_scores(reports, budget_s=budget)
+        return reports
 
     def _wait_for_worker(self) -> None:
         """The worker has handled the session's end (bounded by the exit budget)."""
@@ -209,6 +263,8 @@ def setup_telemetry(environ: Mapping[str, str] | None = None) -> Telemetry:
         log.warning("telemetry: %s", warning)
     telemetry = Telemetry(settings, env)
     try:
+        if settings.mode != "off":
+            telemetry.start_scores()
         if settings.mode == "otel":
             collect = (
                 settings.trace_view if settings.trace_view is not None else (stderr_is_terminal())
@@ -230,6 +286,7 @@ def setup_telemetry(environ: Mapping[str, str] | None = None) -> Telemetry:
                     environment=settings.environment,
                     attach=False,  # the CLI gets the session's TRACEPARENT explicitly
                     cli_wait_s=telemetry.cli_wait_s,
+                    scores=telemetry.scores,
                 )
 
             _defer(telemetry, build)

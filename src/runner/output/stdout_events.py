@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, TextIO, assert_never
 
@@ -56,9 +57,16 @@ def _ts(at_ns: int) -> str:
 class EventWriter:
     """A SessionObserver that writes the session as JSON lines (one event per line)."""
 
-    def __init__(self, stream: TextIO | None = None, redactor: Redactor | None = None) -> None:
+    def __init__(
+        self,
+        stream: TextIO | None = None,
+        redactor: Redactor | None = None,
+        trace: Callable[[], Mapping[str, object]] | None = None,
+    ) -> None:
         self._stream = stream if stream is not None else sys.stdout
         self._redactor = redactor or default_redactor()
+        self._trace = trace
+        """The session's trace (id, traceparent, URLs) for session_start and session_end."""
         self._session_id = ""
         self._query = 0
         self._compactions = 0
@@ -89,6 +97,33 @@ class EventWriter:
             namespace=event.tenancy.namespace,
             project=event.tenancy.project,
             user_id=event.tenancy.user_id,
+            **self._trace_fields(),
+        )
+
+    def _trace_fields(self) -> dict[str, object]:
+        if self._trace is None:
+            return {}
+        try:
+            return dict(self._trace())
+        except Exception:
+            log.debug("trace fields failed", exc_info=True)
+            return {}
+
+    @property
+    def query(self) -> int:
+        """The current (or last) query's number; 0 before the first."""
+        return self._query
+
+    def feedback(self, at_ns: int, score: Any) -> None:
+        """A stdin feedback line, accepted (runner.scores.Score): the comment is redacted."""
+        self.emit(
+            "feedback",
+            at_ns,
+            query=score.query,
+            name=score.name,
+            value=score.value,
+            data_type=score.data_type,
+            comment=self._text(score.comment) if score.comment else None,
         )
 
     def on_query_start(self, event: QueryStart) -> None:
@@ -214,6 +249,7 @@ class EventWriter:
             models=figures.models_dict(),
             compactions=self._compactions,
             peak_rss_mb=_peak_rss_mb(),
+            **self._trace_fields(),
         )
 
 

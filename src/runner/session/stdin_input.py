@@ -1,4 +1,5 @@
-"""User input on stdin, in interactive mode: JSON lines `{"type":"user_message","text":"..."}` and
+"""User input on stdin, in interactive mode: JSON lines `{"type":"user_message","text":"..."}`,
+`{"type":"feedback",...}` (a score on a query: runner.scores.parse_feedback) and
 `{"type":"end_session"}`; a malformed line is reported and skipped, EOF ends the session."""
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ END_SESSION = None
 
 def parse_input_line(line: str) -> tuple[str | None, str | None]:
     """Parse one stdin line. Returns (kind, text-or-error): kind is `user_message`,
-    `end_session`, `skip` (blank), or None with a one-line error."""
+    `feedback` (with the line, for its own parser), `end_session`, `skip` (blank), or None
+    with a one-line error."""
     stripped = line.strip()
     if not stripped:
         return "skip", None
@@ -40,7 +42,9 @@ def parse_input_line(line: str) -> tuple[str | None, str | None]:
         if isinstance(text, str) and text.strip():
             return "user_message", text
         return None, 'user_message needs a non-empty string "text"'
-    return None, f"unknown type {kind!r}; use user_message or end_session"
+    if kind == "feedback":
+        return "feedback", stripped
+    return None, f"unknown type {kind!r}; use user_message, feedback or end_session"
 
 
 class InputChannel:
@@ -54,9 +58,12 @@ class InputChannel:
         self,
         stream: TextIO | None = None,
         on_error: Callable[[int, str], None] | None = None,
+        on_feedback: Callable[[int, dict[str, object]], None] | None = None,
     ) -> None:
         self._stream = stream if stream is not None else sys.stdin
         self._on_error = on_error or (lambda n, msg: log.warning("stdin line %d: %s", n, msg))
+        self._on_feedback = on_feedback
+        """Called on the loop with (line number, the feedback object)."""
         self._queue: asyncio.Queue[str | None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -78,6 +85,8 @@ class InputChannel:
                 kind, value = parse_input_line(line)
                 if kind == "user_message":
                     self._put(value)
+                elif kind == "feedback":
+                    self._feedback(number, value or "{}")
                 elif kind == "end_session":
                     break
                 elif kind is None:
@@ -85,6 +94,15 @@ class InputChannel:
         except (OSError, ValueError, UnicodeDecodeError) as exc:
             self._report(number + 1, f"unreadable input ({type(exc).__name__}); input closed")
         self._put(END_SESSION)
+
+    def _feedback(self, number: int, line: str) -> None:
+        if self._loop is None:
+            return
+        if self._on_feedback is None:
+            self._report(number, "feedback is not taken here (no telemetry)")
+            return
+        with contextlib.suppress(RuntimeError):
+            self._loop.call_soon_threadsafe(self._on_feedback, number, json.loads(line))
 
     def _report(self, number: int, message: str) -> None:
         if self._loop is None:

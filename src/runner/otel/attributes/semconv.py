@@ -226,3 +226,43 @@ OPERATION_DURATION_BUCKETS: Final = (
     40.96,
     81.92,
 )
+
+# --- scores: the gen_ai.evaluation.result event and the runner's outcome scores ----------------
+# The event (OTel GenAI conventions, development status) sits on the span it judges; Langfuse
+# and MLflow do not read it, so each score is also delivered to their own APIs
+# (runner.otel.export.score_delivery). Score names are what a team charts and filters by.
+GEN_AI_EVALUATION_RESULT: Final = "gen_ai.evaluation.result"
+GEN_AI_EVALUATION_NAME: Final = "gen_ai.evaluation.name"
+"""Required: the score's name (e.g. session.success)."""
+GEN_AI_EVALUATION_SCORE_VALUE: Final = "gen_ai.evaluation.score.value"
+"""A double: NUMERIC values, BOOLEAN as 1.0/0.0."""
+GEN_AI_EVALUATION_SCORE_LABEL: Final = "gen_ai.evaluation.score.label"
+"""A string: CATEGORICAL, TEXT and CORRECTION values; BOOLEAN as pass/fail."""
+GEN_AI_EVALUATION_EXPLANATION: Final = "gen_ai.evaluation.explanation"
+"""Why: for outcome scores the error type; for feedback its comment (content: captured only as
+content capture allows, redacted)."""
+AGENTIC_SESSION_SCORE_DATA_TYPE: Final = "agentic_session.score.data_type"
+"""Langfuse's data type of the score (NUMERIC, CATEGORICAL, BOOLEAN, TEXT, CORRECTION)."""
+AGENTIC_SESSION_SCORE_SOURCE: Final = "agentic_session.score.source"
+"""`runner` (an outcome the runner measured) or `feedback` (a stdin feedback line)."""
+
+SCORE_SESSION_STATUS: Final = "session.status"
+"""CATEGORICAL: success, error, model_error, budget_exceeded, timeout, idle_timeout, interrupted."""
+SCORE_SESSION_SUCCESS: Final = "session.success"
+"""BOOLEAN: the session ended with exit code 0."""
+SCORE_SESSION_COST_USD: Final = "session.cost_usd"
+"""NUMERIC: the session's cost (the ledger's), on every session: filter on session.success."""
+SCORE_SESSION_TOOL_FAILURES: Final = "session.tool_failures"
+"""NUMERIC: tool calls that failed (permission denials included)."""
+SCORE_SESSION_PERMISSION_DENIALS: Final = "session.permission_denials"
+"""NUMERIC: tool calls Claude Code was not permitted to run."""
+SCORE_SESSION_BUDGET_EXCEEDED: Final = "session.budget_exceeded"
+"""BOOLEAN: MAX_BUDGET_USD stopped the session."""
+SCORE_QUERY_STATUS: Final = "query.status"
+"""CATEGORICAL, on the query's observation: success or the query's error type."""
+SCORE_QUERY_SUCCESS: Final = "query.success"
+"""BOOLEAN, on the query's observation."""
+SCORE_QUERY_TOOL_FAILURES: Final = "query.tool_failures"
+"""NUMERIC, on the query's observation."""
+SCORE_USER_FEEDBACK: Final = "user-feedback"
+"""The default name of a stdin feedback line's score (the platform's own name)."""

@@ -26,6 +26,8 @@ LANGFUSE_SECRET_KEY: Final = "LANGFUSE_SECRET_KEY"
 LANGFUSE_BASE_URL: Final = "LANGFUSE_BASE_URL"
 """Langfuse server, e.g. https://cloud.langfuse.com (LANGFUSE_HOST is an alias)."""
 LANGFUSE_HOST: Final = "LANGFUSE_HOST"
+LANGFUSE_PROJECT_ID: Final = "LANGFUSE_PROJECT_ID"
+"""The Langfuse project id for trace URLs; unset: asked of Langfuse (GET /api/public/projects)."""
 TELEMETRY_MODE: Final = "TELEMETRY_MODE"
 """`otel` (default): the OTel path. `langfuse-sdk`: the Langfuse SDK fallback. `off`: none."""
 RUNNER_EXIT_BUDGET: Final = "RUNNER_EXIT_BUDGET"
@@ -72,6 +74,7 @@ TELEMETRY_VARIABLES: Final = (
     LANGFUSE_SECRET_KEY,
     LANGFUSE_BASE_URL,
     LANGFUSE_HOST,
+    LANGFUSE_PROJECT_ID,
     LANGFUSE_TRACING_ENVIRONMENT,
     RUNNER_EXIT_BUDGET,
     RUNNER_TRACE_VIEW,
