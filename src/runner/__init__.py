@@ -12,6 +12,8 @@ from runner.errors import (
     SessionTimeout,
 )
 from runner.launcher import run_session
+from runner.otel.export.score_delivery import ScoreReport, submit_score
+from runner.scores import Score, ScoreError
 from runner.session.types import (
     QueryOutcome,
     QueryStart,
@@ -28,6 +30,9 @@ __all__ = [
     "QueryStart",
     "RunnerConfig",
     "RunnerError",
+    "Score",
+    "ScoreError",
+    "ScoreReport",
     "SessionInterrupted",
     "SessionObserver",
     "SessionOutcome",
@@ -37,4 +42,5 @@ __all__ = [
     "Usage",
     "__version__",
     "run_session",
+    "submit_score",
 ]

@@ -73,6 +73,22 @@ def _trace(client: MlflowClient, trace_id: str) -> dict[str, Any]:
         "tags": dict(info.tags),
         "metadata": metadata,
         "spans": [_span(s) for s in trace.data.spans],
+        "assessments": [_assessment(a) for a in info.assessments],
+    }
+
+
+def _assessment(assessment: Any) -> dict[str, Any]:
+    """An assessment as MlflowClient reads it (info.assessments: Feedback objects)."""
+    feedback = getattr(assessment, "feedback", None)
+    return {
+        "name": assessment.name,
+        "value": _plain(feedback.value if feedback is not None else None),
+        "source_type": str(assessment.source.source_type),
+        "source_id": assessment.source.source_id,
+        "rationale": assessment.rationale,
+        "metadata": dict(assessment.metadata or {}),
+        "span_id": assessment.span_id,
+        "valid": assessment.valid,
     }
 
 
