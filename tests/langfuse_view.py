@@ -29,6 +29,21 @@ Observation (one per span; rows keep only their own attributes, nothing propagat
 Trace: on the real-time (v4) path its input/output and metadata are the root observation's, its
 totals the sums over ALL observations. The legacy path reads `langfuse.trace.input/output` and
 falls back to the root span's name for the trace name.
+
+Scores (no score comes from OTel ingestion: `gen_ai.evaluation.result` events are not read; the
+model is tests/support/langfuse_scores.py, re-exported here beside the ingestion rules, and
+served over HTTP by tests/support/langfuse_server.py):
+- POST /api/public/scores (one object, 200 {"id"}) and POST /api/public/ingestion
+  (`score-create` events, 207 {"successes", "errors"} per event; the runner's route): `name`
+  required; exactly one of traceId (+ optional observationId) / sessionId / datasetRunId;
+  dataType NUMERIC (a number), CATEGORICAL (a string), BOOLEAN (the number 0 or 1 only; JSON
+  true/false is a 400), TEXT (1-500 characters), CORRECTION (a string, no configId; stored
+  under the name "output"); null for dataType/environment/source is a 400 (omit them);
+  environment lowercased, anything outside [a-z0-9_-]{1,40} becomes "default"
+- the worker: the data type inferred when absent (number → NUMERIC, else CATEGORICAL); the
+  same id again updates the score (upsert); a score it cannot validate is dropped silently
+- read back: GET /api/public/v3/scores?traceId=…&name=… (v1 ignores traceId); BOOLEAN values
+  read back as true/false
 """
 
 from __future__ import annotations
@@ -44,6 +59,11 @@ from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
 from tests.langfuse_metadata import Scope, observation_metadata, stored
 from tests.otlp_receiver import Received, any_value, attributes
+from tests.support.langfuse_scores import (  # noqa: F401 - the scores contract, re-exported
+    ScoresServer,
+    normalize_environment,
+    validate_post_scores_body,
+)
 
 OPERATION_TYPES = {
     "chat": "generation",

@@ -103,3 +103,21 @@ def test_a_file_without_events_is_one_line_and_exit_2(tmp_path: Path) -> None:
     )
     assert done.returncode == 2
     assert len(done.stderr.strip().splitlines()) == 1 and "no session events" in done.stderr
+
+
+def test_the_view_names_the_trace_and_shows_feedback() -> None:
+    def ev(kind: str, ts: str, **fields: object) -> dict[str, object]:
+        return {"type": kind, "ts": f"2026-01-01T00:00:{ts}+00:00", "session_id": "s", **fields}
+
+    trace = {"trace_id": "ab" * 16, "trace_urls": {"langfuse": "https://lf/project/p/traces/x"}}
+    events = [
+        ev("session_start", "00", **trace),
+        ev("user_message", "01", query=1, text="hi"),
+        ev("result", "02", query=1, num_turns=1),
+        ev("feedback", "03", query=1, name="user-feedback", value=1.0, data_type="BOOLEAN"),
+        ev("session_end", "04", status="success", **trace),
+    ]
+    shown = render(events, width=200)
+    assert f"trace {'ab' * 16}" in shown
+    assert "langfuse https://lf/project/p/traces/x" in shown
+    assert "feedback user-feedback = 1.0 (BOOLEAN)" in shown

@@ -129,6 +129,12 @@ def render(events: list[dict[str, Any]], *, width: int = 100, color: bool = Fals
             )
             for figures in event.get("subagents") or []:
                 query_nodes[index].add(_subagent(figures))
+        elif kind == "feedback":
+            owner = query_nodes.get(index or 0) or tree
+            owner.add(
+                f"feedback {escape(str(event.get('name')))} = {escape(str(event.get('value')))}"
+                f" ({escape(str(event.get('data_type')))})"
+            )
         elif kind == "compaction":
             owner = query_nodes.get(index or 0) or tree
             owner.add(
@@ -137,6 +143,11 @@ def render(events: list[dict[str, Any]], *, width: int = 100, color: bool = Fals
             )
     for model, figures in sorted(((end or {}).get("models") or {}).items()):
         tree.add(f"model {escape(model)}{_tokens(figures)}{_cost(figures.get('cost_usd'))}")
+    announced = end if end and end.get("trace_id") else start
+    if announced and announced.get("trace_id"):
+        tree.add(f"trace {escape(str(announced['trace_id']))}")
+        for name, url in sorted(dict(announced.get("trace_urls") or {}).items()):
+            tree.add(f"{escape(str(name))} {escape(str(url))}")
     out = StringIO()
     Console(file=out, width=width, force_terminal=color, no_color=not color, highlight=False).print(
         tree
