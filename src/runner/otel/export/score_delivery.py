@@ -319,7 +319,8 @@ def submit_score(
     configures (the same variables as `claude-runner run`): Langfuse's Scores API and MLflow's
     assessments. `trace_id`: 32 hex (stdout's session_start `trace_id`); `observation_id`: a
     span's 16 hex (e.g. a query's). The comment goes as written (redacted): the caller gives
-    it. Bounded by `timeout_s` (default RUNNER_EXIT_BUDGET). Raises ScoreError for a value
+    it. The score's source is `feedback` (MLflow: a HUMAN assessment). Bounded by `timeout_s`
+    (default RUNNER_EXIT_BUDGET). Raises ScoreError for a value
     Langfuse would refuse; returns what each destination did."""
     import os
 
@@ -332,7 +333,7 @@ def submit_score(
     oid = observation_id.strip().lower() if observation_id else None
     if oid is not None and (len(oid) != 16 or not set(oid) <= set("0123456789abcdef")):
         raise ScoreError("observation_id", "must be 16 hex digits (a span id)")
-    score = make_score(name, value, data_type, comment=comment)
+    score = make_score(name, value, data_type, comment=comment, source="feedback")
     settings = TelemetrySettings.from_env(env)
     for warning in settings.warnings:
         log.warning("telemetry: %s", warning)
