@@ -279,3 +279,20 @@ def test_a_hung_score_backend_costs_the_exit_at_most_its_budget(runner: Runner) 
     assert done.code == 0, done.stderr
     assert done.exit_after_end_s is not None and done.exit_after_end_s < 2 + 1.5
     assert "9 scores not delivered to langfuse" in done.stderr, done.stderr
+
+
+def test_a_denied_tool_is_a_permission_denial_and_a_tool_failure(
+    runner: Runner, langfuse: LangfuseServer
+) -> None:
+    done = runner.run(
+        [bash("touch denied.txt", U1), text("I may not.", U2)],
+        ALLOWED_TOOLS="Read",
+        **OTEL_ON,
+        **langfuse.env(),
+    )
+    assert done.code == 0, done.stderr
+    (result,) = done.of_type("tool_result")
+    assert result["is_error"], result
+    scores = by_name(wait_for_scores(langfuse, done.end["trace_id"], 9))
+    assert scores["session.permission_denials"]["value"] == 1, result["content"]
+    assert scores["session.tool_failures"]["value"] == 1

@@ -18,8 +18,17 @@ from runner.otel.export.score_delivery import ScoreDelivery
 from runner.otel.tree.nodes import Node, QueryNode, SessionNode, ToolNode
 from runner.scores import Score, ToolCounts, query_scores, session_scores
 
-PERMISSION_MARKERS = ("requested permissions", "permission to use", "permission denied")
-"""How Claude Code words a tool call it was not permitted to run (its tool_result error)."""
+PERMISSION_MARKERS = (
+    "requested permissions",
+    "haven't granted",
+    "needs approval",
+    "permission to use",
+    "permission denied",
+)
+"""How Claude Code words a tool call it was not permitted to run (its tool_result error; seen:
+"Claude requested permissions to use Bash, but you haven't granted it yet.", and in CLI 2.1.33x
+"touch in '…' needs approval. … Claude Code asks before a shell command creates, changes or
+removes files there."). With RUNNER_CLI_TELEMETRY the CLI's own decision (`reject`) decides."""
 
 
 def evaluation_attributes(score: Score, explanation: str | None) -> dict[str, str | float | int]:
