@@ -53,6 +53,7 @@ from runner.events.types import (
     RequestSent,
     RunnerEvent,
     SessionInitialized,
+    SessionStateChanged,
     SubagentCall,
     SubagentFinished,
     SubagentStarted,
@@ -178,6 +179,7 @@ class Ledger:
                 | ToolResult()
                 | TaskStarted()
                 | TaskFinished()
+                | SessionStateChanged()
                 | ApiRetry()
                 | CompactionStarted()
                 | Compacted()

@@ -28,6 +28,7 @@ from runner.events.types import (
     RequestSent,
     RunnerEvent,
     SessionInitialized,
+    SessionStateChanged,
     SubagentCall,
     SubagentFinished,
     SubagentStarted,
@@ -156,6 +157,7 @@ class EventWriter:
                 | SubagentFinished()
                 | TaskStarted()
                 | TaskFinished()
+                | SessionStateChanged()
                 | QueryResult()
                 | CompactionStarted()
                 | CliCallReported()
