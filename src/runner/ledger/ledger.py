@@ -408,7 +408,9 @@ class Ledger:
         for n, (call, requested, answered) in enumerate(held):
             if parts is not None:
                 call = replace(
-                    call, cost=pricing.CallCost(unsplit=parts[n]), cost_source="reported_share"
+                    call,
+                    cost=pricing.CallCost(unsplit=pricing.usd(parts[n])),
+                    cost_source="reported_share",
                 )
             out.extend(self._add(query, call, at_ns, requested, answered))
         return out
