@@ -29,6 +29,7 @@ from runner.events.types import (
     RequestSent,
     RunnerEvent,
     SessionInitialized,
+    SessionStateChanged,
     SubagentCall,
     SubagentFinished,
     SubagentStarted,
@@ -191,6 +192,7 @@ class EventWriter:
                 | SubagentFinished()
                 | TaskStarted()
                 | TaskFinished()
+                | SessionStateChanged()
                 | QueryResult()
                 | CompactionStarted()
                 | CliCallReported()

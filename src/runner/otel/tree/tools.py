@@ -18,6 +18,10 @@ from runner.events.types import (
 from runner.otel.tree.lifecycle import Lifecycle
 from runner.otel.tree.nodes import ChatNode, Node, ToolNode
 
+REQUEST_WAIT_NS = 2_000_000_000
+"""How long a tool that ran waits for its request (the message holding its tool_use), so its
+span names and links the call that asked for it: hooks can run ahead of the messages the SDK
+still buffers (measured in subagents, CLI 2.1.332)."""
 RECENT_TOOLS = 256
 """Finished tool ids remembered, so a late hook or result never opens a phantom tool."""
 
@@ -29,9 +33,12 @@ class Tools:
         """With the CLI's telemetry relayed: how long a tool that ran waits for its record."""
         self._open: dict[str, ToolNode] = {}
         self._recent: OrderedDict[str, None] = OrderedDict()
+        self._awaiting_chat: dict[str, list[ToolNode]] = {}
+        """Tools named by a transcript's call whose node is not made yet, by message id."""
 
     def reset(self) -> None:
         self._open.clear()
+        self._awaiting_chat.clear()
 
     def get(self, tool_use_id: str | None) -> ToolNode | None:
         return self._open.get(tool_use_id) if tool_use_id else None
@@ -47,6 +54,28 @@ class Tools:
         tool.requested_by_chat = requested_by
         if self._life.capture or event.name in AGENT_TOOLS:
             tool.arguments = event.arguments
+        if tool.ran:  # it ran before its request was seen: it may end now
+            tool.request_deadline_ns = None
+            self._maybe_end(tool, event.at_ns)
+
+    def requested_in_transcript(self, message_id: str, tool_use_ids: tuple[str, ...]) -> None:
+        """A subagent's call, from its transcript, asked for these tools (a nested subagent's
+        messages show nowhere else): they name it now, and link to it once its node exists."""
+        for tool_use_id in tool_use_ids:
+            tool = self._open.get(tool_use_id)
+            if tool is not None and tool.requested_by is None:
+                tool.requested_by = message_id
+                self._awaiting_chat[message_id] = [
+                    *self._awaiting_chat.get(message_id, []),
+                    tool,
+                ]
+
+    def chat_recorded(self, chat: ChatNode, at_ns: int) -> None:
+        """A call's node exists: the tools its transcript said it asked for link to it."""
+        for tool in self._awaiting_chat.pop(chat.message_id or "", []):
+            tool.requested_by_chat = chat
+            tool.request_deadline_ns = None
+            self._maybe_end(tool, at_ns)
 
     def started(self, event: ToolStarted, owner: Node | None) -> None:
         tool = self._tool(event.tool_use_id, event.at_ns, owner)
@@ -106,10 +135,17 @@ class Tools:
             self._maybe_end(tool, event.at_ns)
 
     def expire(self, at_ns: int) -> None:
-        """Tools that waited long enough for the CLI's record end without it."""
+        """Tools that waited long enough for the CLI's record, or for their request, end
+        without it."""
         for tool in list(self._open.values()):
-            if tool.ran and tool.cli_deadline_ns is not None and tool.cli_deadline_ns <= at_ns:
-                tool.cli_deadline_ns = None
+            if not tool.ran:
+                continue
+            late = False
+            if tool.cli_deadline_ns is not None and tool.cli_deadline_ns <= at_ns:
+                tool.cli_deadline_ns, late = None, True
+            if tool.request_deadline_ns is not None and tool.request_deadline_ns <= at_ns:
+                tool.request_deadline_ns, late = None, True
+            if late:
                 self._maybe_end(tool, at_ns)
 
     def flush(self, owner: Node, at_ns: int) -> None:
@@ -121,7 +157,7 @@ class Tools:
             if not tool.ran:
                 tool.error_type = tool.error_type or "incomplete"
                 tool.ran, tool.end_ns = True, at_ns
-            tool.cli_deadline_ns = None
+            tool.cli_deadline_ns = tool.request_deadline_ns = None
             tool.released = True  # its owner ends: so does whatever it was waiting for
             self._end(tool, tool.end_ns or at_ns)
 
@@ -154,15 +190,22 @@ class Tools:
         tool.end_ns = at_ns
         if self._cli_wait_ns is not None and tool.cli is None:
             tool.cli_deadline_ns = at_ns + self._cli_wait_ns
+        if tool.requested_by is None:
+            tool.request_deadline_ns = at_ns + REQUEST_WAIT_NS
         self._life.start(tool)
         self._maybe_end(tool, at_ns)
 
     def _maybe_end(self, tool: ToolNode, at_ns: int) -> None:
-        """A tool ends once it ran, its subagent (an Agent tool) has finished, and the CLI's
-        record of it has come (or the wait for it ran out)."""
+        """A tool ends once it ran, its subagent (an Agent tool) has finished, its request has
+        been seen, and the CLI's record of it has come (or the waits for them ran out)."""
         if not tool.ran or (tool.name in AGENT_TOOLS and not tool.released):
             return
         if tool.cli is None and tool.cli_deadline_ns is not None:
+            return
+        waiting_link = tool.requested_by is None or (
+            tool.requested_by_chat is None and tool.requested_by in self._awaiting_chat
+        )
+        if waiting_link and tool.request_deadline_ns is not None:
             return
         self._end(tool, tool.end_ns or at_ns)
 
