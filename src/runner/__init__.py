@@ -1,5 +1,7 @@
 """claude-code-runner: run Claude Agent SDK sessions as Jobs, observable with OpenTelemetry."""
 
+from typing import TYPE_CHECKING
+
 from runner._version import __version__
 from runner.accounting.usage import Usage
 from runner.config import RunnerConfig, Tenancy
@@ -12,7 +14,6 @@ from runner.errors import (
     SessionTimeout,
 )
 from runner.launcher import run_session
-from runner.otel.export.score_delivery import ScoreReport, submit_score
 from runner.scores import Score, ScoreError
 from runner.session.types import (
     QueryOutcome,
@@ -21,6 +22,9 @@ from runner.session.types import (
     SessionOutcome,
     SessionStart,
 )
+
+if TYPE_CHECKING:
+    from runner.otel.export.score_delivery import ScoreReport, submit_score
 
 __all__ = [
     "ConfigError",
@@ -44,3 +48,13 @@ __all__ = [
     "run_session",
     "submit_score",
 ]
+
+
+def __getattr__(name: str) -> object:
+    """`submit_score` and `ScoreReport` load their HTTP clients only when asked for: a session's
+    start does not pay for them (runner.otel.export.score_delivery)."""
+    if name in ("submit_score", "ScoreReport"):
+        from runner.otel.export import score_delivery
+
+        return getattr(score_delivery, name)
+    raise AttributeError(f"module 'runner' has no attribute {name!r}")

@@ -24,8 +24,6 @@ from __future__ import annotations
 
 import json
 import re
-import urllib.error
-import urllib.request
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -72,7 +70,11 @@ def request_json(
     headers: dict[str, str] | None = None,
     timeout_s: float = 5.0,
 ) -> tuple[int, Any]:
-    """One HTTP request; (status, parsed JSON or None). Errors → ScoreDeliveryError."""
+    """One HTTP request; (status, parsed JSON or None). Errors → ScoreDeliveryError.
+    (urllib is imported here, off the session's start: only delivery threads get this far.)"""
+    import urllib.error
+    import urllib.request
+
     data = None if body is None else json.dumps(body).encode()
     request = urllib.request.Request(url, data=data, method=method)
     request.add_header("Content-Type", "application/json")
