@@ -6,13 +6,17 @@ sessions' spans, the rest reach no project and are counted, and no log shows a c
 
 from __future__ import annotations
 
+import os
+import re
+import subprocess
 import urllib.parse
 from pathlib import Path
 
 from runner.offline import Usage, bash, text
 from tests.collector.conftest import StartCollector
 from tests.collector.test_fan_out import LANGFUSE_PATH
-from tests.collector_process import wait_for
+from tests.collector_process import CONFIGS, wait_for
+from tests.deploy.conftest import DEPLOY, find, render
 from tests.e2e.harness import Runner
 from tests.otel.test_export_e2e import TELEMETRY_ON
 from tests.otlp_receiver import attributes
@@ -89,3 +93,45 @@ def test_each_projects_sessions_reach_only_its_own_langfuse_project(
     for finished in done:
         for secret in ("sk-lf-team-a-secret1", "sk-lf-b2", str(plan["team-a-0"]).split()[-1]):
             assert secret not in finished.stderr and secret not in finished.stdout_raw
+
+
+def test_the_projects_overlays_collector_config_validates_with_its_env(
+    otelcol: Path, tmp_path: Path
+) -> None:
+    """What `kubectl apply -k deploy/k8s/overlays/collector-projects` runs: its config, with
+    exactly the variables its Deployment provides, passes our build's `validate`."""
+    objects = render(DEPLOY / "k8s" / "overlays" / "collector-projects")
+    (configmap,) = [
+        o
+        for o in objects
+        if o["kind"] == "ConfigMap" and o["metadata"]["name"].startswith("otel-collector-config")
+    ]
+    config = tmp_path / "config.projects.yaml"
+    config.write_text(configmap["data"]["config.projects.yaml"])
+    collector = find(objects, "Deployment", "otel-collector")
+    env = {e["name"] for e in collector["spec"]["template"]["spec"]["containers"][0]["env"]}
+    needed = set(re.findall(r"\$\{env:([A-Z0-9_]+)\}", config.read_text()))
+    assert needed <= env, needed - env
+    values = {"LANGFUSE_BASE_URL": "https://cloud.langfuse.com", "K8S_CLUSTER_NAME": "c"}
+    done = subprocess.run(
+        [str(otelcol), "validate", f"--config={config}"],
+        env={"PATH": os.environ.get("PATH", ""), **values},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_our_projectauth_extension_passes_its_go_tests(otelcol: Path) -> None:
+    done = subprocess.run(
+        ["go", "test", "./..."],
+        cwd=CONFIGS / "projectauth",
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert "ok" in done.stdout
