@@ -92,20 +92,40 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def _latencies(receiver: OTLPHttpReceiver) -> list[float]:
+def _latencies(receiver: OTLPHttpReceiver, path: str = LANGFUSE_PATH) -> list[float]:
     from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
         ExportTraceServiceRequest,
     )
 
     out = []
     for request in receiver.requests:
-        if request.path.endswith(LANGFUSE_PATH) and request.status == 200:
+        if request.path.endswith(path) and request.status == 200:
             message = ExportTraceServiceRequest()
             message.ParseFromString(request.body)
             for rs in message.resource_spans:
                 for ss in rs.scope_spans:
                     out.extend(request.at - s.end_time_unix_nano / 1e9 for s in ss.spans)
     return out
+
+
+def _direct(n: int, delay: float) -> dict[str, Any]:
+    """The same N sessions exporting straight to the receiver, no collector: the share of the
+    latency that is the runner's own (its 1 s export interval, and the machine's load)."""
+    receiver = OTLPHttpReceiver()
+    try:
+        _run_batch(n, "on", delay, receiver.url)
+        deadline = time.monotonic() + 60
+        while len(_latencies(receiver, "/v1/traces")) < n * 22 and time.monotonic() < deadline:
+            time.sleep(0.2)
+    finally:
+        receiver.stop()
+    latencies = _latencies(receiver, "/v1/traces")
+    return {
+        "n": n,
+        "spans": len(latencies),
+        "p50": statistics.median(latencies) if latencies else float("nan"),
+        "p99": _percentile(latencies, 0.99) if latencies else float("nan"),
+    }
 
 
 BATCH_TIMEOUTS = ("5s", "200ms")
@@ -310,6 +330,7 @@ def fleet(sizes: list[int], delay: float, runs: int, flood_s: float = 10.0) -> s
     binary = build_collector()
     load_before = os.getloadavg()[0]
     results = [_one_size(binary, n, delay, runs, t) for n in sizes for t in BATCH_TIMEOUTS]
+    direct = [_direct(n, delay) for n in sizes]
     floods = [flood(binary, flood_s, senders=4, batch_timeout=t) for t in BATCH_TIMEOUTS]
     load_after = os.getloadavg()[0]
     lines = [
@@ -334,6 +355,11 @@ def fleet(sizes: list[int], delay: float, runs: int, flood_s: float = 10.0) -> s
             f"{r['collector_cpu_s']:.2f} s | {r['spans_per_core_s']:,.0f} | "
             f"{r['idle_rss']:.0f} → {r['peak_rss']:.0f} MiB | "
             f"{r['p50']:.2f} s / {r['p99']:.2f} s |"
+        )
+    for d in direct:
+        lines.append(
+            f"| {d['n']} | no collector (runner → receiver) | {d['spans']} / {d['n'] * 22} | – "
+            f"| – | – | – | {d['p50']:.2f} s / {d['p99']:.2f} s |"
         )
     lines += [
         "",

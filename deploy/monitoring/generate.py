@@ -93,7 +93,7 @@ def listing(title: str, description: str, *targets: prometheus.Dataquery) -> tab
 
 
 def fleet_dashboard() -> dashboard.Dashboard:
-    cost = "agentic_session_cost_USD_total"
+    cost = "agentic_session_cost_usd_total"
     sessions = "agentic_session_sessions_total"
     tokens = "agentic_session_tokens_total"
     tools = "agentic_session_tool_calls_total"
@@ -287,13 +287,13 @@ def fleet_dashboard() -> dashboard.Dashboard:
             "What prompt caching saved, and what cache writes cost before paying off "
             "(net = saved − overhead).",
             query(
-                total("agentic_session_cache_savings_USD_total", "agentic_session_project"),
+                total("agentic_session_cache_savings_usd_total", "agentic_session_project"),
                 "saved {{agentic_session_project}}",
                 "A",
                 instant=True,
             ),
             query(
-                total("agentic_session_cache_overhead_USD_total", "agentic_session_project"),
+                total("agentic_session_cache_overhead_usd_total", "agentic_session_project"),
                 "overhead {{agentic_session_project}}",
                 "B",
                 instant=True,

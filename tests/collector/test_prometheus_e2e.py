@@ -71,7 +71,7 @@ def test_budget_alert_end_to_end_and_every_dashboard_panel_has_series(
         now = time.time()
         exemplars = query(
             url,
-            "agentic_session_cost_USD_total",
+            "agentic_session_cost_usd_total",
             "query_exemplars",
             start=f"{now - 600:.0f}",
             end=f"{now + 60:.0f}",

@@ -53,7 +53,7 @@ def test_every_panel_queries_the_chosen_prometheus_and_the_fleet_view_is_complet
         "agentic_session_status",  # sessions by outcome, budget stops
         "gen_ai_client_operation_duration_seconds_bucket",
         "gen_ai_client_operation_time_to_first_chunk_seconds_bucket",
-        "agentic_session_cache_savings_USD_total",
+        "agentic_session_cache_savings_usd_total",
         "agentic_session_context_utilization_bucket",
         'agentic_session_tool_permission_decision="reject"',
         "otelcol_receiver_accepted_spans",

@@ -60,7 +60,7 @@ class GenAIMetrics:
             explicit_bucket_boundaries_advisory=list(sc.CONTEXT_UTILIZATION_BUCKETS),
         )
         self.cost = meter.create_counter(
-            sc.METRIC_COST, unit="USD", description="Cost of LLM calls as Claude Code reports it."
+            sc.METRIC_COST, unit="usd", description="Cost of LLM calls as Claude Code reports it."
         )
         self.tokens = meter.create_counter(
             sc.METRIC_TOKENS,
@@ -76,11 +76,11 @@ class GenAIMetrics:
             description="Tool calls by tool, outcome and permission decision.",
         )
         self.cache_savings = meter.create_counter(
-            sc.METRIC_CACHE_SAVINGS, unit="USD", description="What prompt caching saved."
+            sc.METRIC_CACHE_SAVINGS, unit="usd", description="What prompt caching saved."
         )
         self.cache_overhead = meter.create_counter(
             sc.METRIC_CACHE_OVERHEAD,
-            unit="USD",
+            unit="usd",
             description="What cache writes cost beyond the uncached price, before paying off.",
         )
 
