@@ -40,7 +40,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import (  # noqa: E4
     InMemorySpanExporter,
 )
 
-from benchmarks.run import fmt, stats  # noqa: E402
+from benchmarks.common import fmt, stats  # noqa: E402
 from runner.cli_telemetry import CliRecord, CliTelemetryRelay  # noqa: E402
 from runner.cli_telemetry.records import decode_spans  # noqa: E402
 from runner.config import RunnerConfig  # noqa: E402
@@ -48,11 +48,11 @@ from runner.launcher import run_session  # noqa: E402
 from runner.offline import OfflineMessagesServer, offline_environment  # noqa: E402
 from runner.offline.script import Reply, ToolUse, Usage, text  # noqa: E402
 from runner.otel import session_observer  # noqa: E402
-from runner.otel.cli_environment import relay_environment  # noqa: E402
-from runner.otel.content import ContentPolicy  # noqa: E402
+from runner.otel.attributes.content import ContentPolicy  # noqa: E402
+from runner.otel.export.cli_environment import relay_environment  # noqa: E402
 from runner.otel.telemetry import CLI_RECORD_WAIT_S  # noqa: E402
+from runner.output.stdout_events import EventWriter  # noqa: E402
 from runner.redaction import Redactor  # noqa: E402
-from runner.stdout_events import EventWriter  # noqa: E402
 
 CAPTURES = ROOT / "tests" / "data" / "cli_telemetry"
 

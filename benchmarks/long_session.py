@@ -128,7 +128,7 @@ class _Recorder:
 def record(calls: int) -> list[tuple[str, Any]]:
     from runner.config import RunnerConfig
     from runner.launcher import run_session
-    from runner.stdout_events import EventWriter
+    from runner.output.stdout_events import EventWriter
 
     recorder = _Recorder()
     saved = dict(os.environ)
@@ -162,9 +162,9 @@ def replay(
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
-    from runner import pricing
+    from runner.accounting import pricing
     from runner.otel import session_observer
-    from runner.otel.content import ContentPolicy
+    from runner.otel.attributes.content import ContentPolicy
     from runner.redaction import Redactor
 
     pricing.load()

@@ -24,8 +24,8 @@ from runner.config import RunnerConfig
 from runner.launcher import run_session
 from runner.offline import OfflineMessagesServer, offline_environment
 from runner.offline.script import Usage, bash, text
-from runner.otel.cli_environment import relay_environment
-from runner.stdout_events import EventWriter
+from runner.otel.export.cli_environment import relay_environment
+from runner.output.stdout_events import EventWriter
 
 
 def run(mode: str, extra: dict[str, str]) -> None:

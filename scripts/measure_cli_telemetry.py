@@ -41,7 +41,7 @@ from runner.config import RunnerConfig
 from runner.launcher import run_session
 from runner.offline import OfflineMessagesServer, offline_environment
 from runner.offline.script import Reply, Step, ToolUse, Usage, bash, text
-from runner.stdout_events import EventWriter
+from runner.output.stdout_events import EventWriter
 
 MESSAGES = {
     "/v1/traces": ExportTraceServiceRequest,

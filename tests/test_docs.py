@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 from runner import environment_variables as ev
-from runner.otel.environment_variables import TELEMETRY_VARIABLES
+from runner.otel.export.environment_variables import TELEMETRY_VARIABLES
 
 ROOT = Path(__file__).parents[1]
 README = (ROOT / "README.md").read_text()
@@ -20,7 +20,9 @@ def test_every_runner_variable_is_in_the_readme() -> None:
 
 
 def test_every_stdout_event_type_is_in_the_readme() -> None:
-    sources = [ROOT / "src" / "runner" / name for name in ("stdout_events.py", "launcher.py")]
+    sources = [
+        ROOT / "src" / "runner" / name for name in ("output/stdout_events.py", "launcher.py")
+    ]
     emitted = set()
     for source in sources:
         text = source.read_text()

@@ -2,7 +2,7 @@
 
 Each consumer dispatches in one `match` ending in `assert_never`: mypy names a consumer that
 forgot a new kind, and this test fails at run time until each has a case for it (handled, or
-explicitly ignored). Adding an event kind is one class in runner.events plus one case per
+explicitly ignored). Adding an event kind is one class in runner.events.types plus one case per
 consumer listed here.
 """
 
@@ -17,21 +17,21 @@ from typing import Any
 import pytest
 from opentelemetry.sdk.trace import TracerProvider
 
-from runner import events
-from runner.api_retries import RetryWatch
+from runner.accounting.figures import LedgerCall
+from runner.accounting.usage import Usage
 from runner.config import Tenancy
-from runner.events import RunnerEvent
-from runner.figures import LedgerCall
-from runner.ledger import Ledger
-from runner.otel.content import ContentPolicy
+from runner.events import types as events
+from runner.events.types import RunnerEvent
+from runner.ledger.ledger import Ledger
+from runner.otel.attributes.content import ContentPolicy
 from runner.otel.span_renderer import SpanRenderer
 from runner.otel.telemetry_worker import model_is_answering
-from runner.otel.tree_builder import TreeBuilder
-from runner.query_watch import QueryWatch
+from runner.otel.tree.builder import TreeBuilder
+from runner.output.stdout_events import EventWriter
 from runner.redaction import Redactor
-from runner.stdout_events import EventWriter
-from runner.types import QueryStart, SessionStart
-from runner.usage import Usage
+from runner.session.api_retries import RetryWatch
+from runner.session.query_watch import QueryWatch
+from runner.session.types import QueryStart, SessionStart
 
 KINDS = typing.get_args(RunnerEvent)
 
@@ -90,7 +90,7 @@ CONSUMERS: dict[str, Callable[[], Callable[[RunnerEvent], object]]] = {
     "the ledger": _ledger,
     "the tree builder": _tree_builder,
     "the stdout writer": lambda: EventWriter(io.StringIO(), Redactor()).on_event,
-    "the session driver": lambda: QueryWatch(RetryWatch()).react,
+    "the session driver": lambda: lambda event: QueryWatch(RetryWatch()).react(event, 0.0),
     "the telemetry worker's start": lambda: model_is_answering,
 }
 

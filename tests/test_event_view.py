@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from runner.event_view import load, render
+from runner.output.view import load, render
 
 DATA = Path(__file__).with_name("data")
 

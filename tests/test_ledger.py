@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from runner.events import (
+from runner.accounting.pricing import price
+from runner.accounting.usage import ModelUsage, Usage
+from runner.events.types import (
     CallFailed,
     CallFinished,
     CallRecorded,
@@ -18,9 +20,7 @@ from runner.events import (
     SubagentStarted,
     ToolRequested,
 )
-from runner.ledger import Ledger
-from runner.pricing import price
-from runner.usage import ModelUsage, Usage
+from runner.ledger.ledger import Ledger
 
 SONNET = "claude-sonnet-4-5"
 

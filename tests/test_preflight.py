@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from runner.preflight import check_model_access
+from runner.session.preflight import check_model_access
 
 
 @pytest.fixture

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from runner.pricing import CallCost, canonical, model_price, price, share
-from runner.usage import Usage
+from runner.accounting.pricing import CallCost, canonical, model_price, price, share
+from runner.accounting.usage import Usage
 
 
 @pytest.mark.parametrize(
@@ -188,17 +188,17 @@ def _genai_prices_model(name: str) -> str | None:
 
 
 def test_the_price_snapshot_is_what_the_locked_genai_prices_says() -> None:
-    """src/runner/price_data.json is a snapshot of genai-prices (scripts/update-prices): same
-    model for every spelling, same total for calls below and above the long-context tier."""
+    """src/runner/accounting/price_data.json is a snapshot of genai-prices
+    (scripts/update-prices): same model for every spelling, same total for calls below and above the
+    long-context tier."""
     import json
-    from pathlib import Path
 
     from genai_prices import Usage as PriceUsage
     from genai_prices import calc_price
 
-    import runner
+    from runner.accounting import pricing
 
-    snapshot = json.loads((Path(runner.__file__).with_name("price_data.json")).read_text())
+    snapshot = json.loads(pricing.SNAPSHOT.read_text())
     ids = [m["id"] for m in snapshot["models"]]
     assert len(ids) > 20 and "claude-sonnet-4-5" in ids
     names = [n for i in ids for n in (i, f"{i}-20250929", f"{i}@20250929", f"{i}-latest")]
@@ -236,3 +236,26 @@ def test_the_price_snapshot_is_what_the_locked_genai_prices_says() -> None:
             )
             assert ours is not None, model_id
             assert ours.total == pytest.approx(float(theirs.total_price), rel=1e-9), model_id
+
+
+def test_every_dollar_figure_is_rounded_once_where_it_is_made() -> None:
+    """Langfuse showed a call's cache savings as 0.000065999999999999999: figures are rounded
+    to 12 decimals where they are made, so every reader sees the same clean number."""
+    from runner.accounting.figures import Figures, LedgerCall
+    from runner.accounting.pricing import USD_DIGITS, price
+
+    usage = Usage(
+        input_tokens=3, output_tokens=7, cache_read_input_tokens=22, cache_creation_input_tokens=11
+    )
+    cost = price("claude-sonnet-4-5", usage)
+    assert cost is not None
+    for value in (*cost.by_kind().values(), cost.total, cost.cache_savings):
+        assert value == round(value, USD_DIGITS) and len(repr(value)) <= 20, value
+    calls = [
+        LedgerCall(query=1, thread=None, message_id=f"m{i}", model="claude-sonnet-4-5",
+                   usage=usage, cost=cost)
+        for i in range(3)
+    ]  # fmt: skip
+    figures = Figures.of(calls)
+    assert figures.cost_usd == round(3 * cost.total, USD_DIGITS)
+    assert repr(figures.cache_savings_usd) == repr(round(3 * cost.cache_savings, USD_DIGITS))

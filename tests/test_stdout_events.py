@@ -9,13 +9,13 @@ import os
 
 import pytest
 
+from runner.accounting.figures import Figures, LedgerFigures, SubagentFigures
+from runner.accounting.usage import Usage
 from runner.config import Tenancy
-from runner.figures import Figures, LedgerFigures, SubagentFigures
+from runner.output.stdout_events import EventWriter
 from runner.redaction import Redactor
-from runner.stdin_input import END_SESSION, InputChannel, parse_input_line
-from runner.stdout_events import EventWriter
-from runner.types import QueryOutcome, SessionOutcome, SessionStart
-from runner.usage import Usage
+from runner.session.stdin_input import END_SESSION, InputChannel, parse_input_line
+from runner.session.types import QueryOutcome, SessionOutcome, SessionStart
 
 
 @pytest.mark.parametrize(

@@ -1,6 +1,7 @@
 """claude-code-runner: run Claude Agent SDK sessions as Jobs, observable with OpenTelemetry."""
 
 from runner._version import __version__
+from runner.accounting.usage import Usage
 from runner.config import RunnerConfig, Tenancy
 from runner.errors import (
     ConfigError,
@@ -11,14 +12,13 @@ from runner.errors import (
     SessionTimeout,
 )
 from runner.launcher import run_session
-from runner.types import (
+from runner.session.types import (
     QueryOutcome,
     QueryStart,
     SessionObserver,
     SessionOutcome,
     SessionStart,
 )
-from runner.usage import Usage
 
 __all__ = [
     "ConfigError",

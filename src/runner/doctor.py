@@ -2,7 +2,8 @@
 
 Each check is ✓, ✗ (a session cannot run as configured) or ! (a warning), with the fix. Exit 0
 only when everything a session needs is in place. The model credentials are checked against the
-model endpoint with the same request a session's pre-flight makes (runner.preflight). Telemetry
+model endpoint with the same request a session's pre-flight makes (runner.session.preflight).
+Telemetry
 problems are warnings, because telemetry never fails a session; `--strict` makes them failures.
 No secret is ever printed, and no library's own log line reaches the output.
 """
@@ -94,7 +95,7 @@ def _config(env: Mapping[str, str]) -> Check:
 
 
 def _credentials(env: Mapping[str, str]) -> Check:
-    from runner.preflight import check_model_access
+    from runner.session.preflight import check_model_access
 
     try:
         mode = model_access(env)
@@ -174,7 +175,7 @@ def _cli() -> Check:
 
 
 def _telemetry(env: Mapping[str, str]) -> list[Check]:
-    from runner.otel.settings import TelemetrySettings
+    from runner.otel.export.settings import TelemetrySettings
 
     settings = TelemetrySettings.from_env(env)
     checks: list[Check] = []
@@ -282,8 +283,8 @@ def _test_span(endpoint: str, headers: dict[str, str] | None) -> Check:
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 
-    from runner.otel import semconv as sc
-    from runner.otel.export import CountingSpanExporter, ExportHealth
+    from runner.otel.attributes import semconv as sc
+    from runner.otel.export.exporters import CountingSpanExporter, ExportHealth
 
     health = ExportHealth("traces", endpoint)
     exporter = OTLPSpanExporter(endpoint=endpoint, headers=headers, timeout=NETWORK_TIMEOUT_S)
@@ -304,7 +305,7 @@ def _test_span(endpoint: str, headers: dict[str, str] | None) -> Check:
         return Check(
             "test span accepted", True, "sent trace 'claude-runner-doctor' (tag doctor-test)"
         )
-    from runner.otel.export import FIXES
+    from runner.otel.export.exporters import FIXES
 
     kind = next(iter(report.failures), "failed")
     return Check(

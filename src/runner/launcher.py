@@ -10,11 +10,11 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, TextIO
 
 from runner.config import RunnerConfig
-from runner.observers import ObserverGroup
-from runner.session import SessionDriver
-from runner.stdin_input import InputChannel
-from runner.stdout_events import EventWriter
-from runner.types import SessionObserver, SessionOutcome
+from runner.output.stdout_events import EventWriter
+from runner.session.driver import SessionDriver
+from runner.session.observers import ObserverGroup
+from runner.session.stdin_input import InputChannel
+from runner.session.types import SessionObserver, SessionOutcome
 
 if TYPE_CHECKING:
     from runner.cli_telemetry import CliTelemetryRelay

@@ -10,8 +10,8 @@ import pytest
 import yaml
 
 from runner import environment_variables as ev
-from runner.otel.environment_variables import TELEMETRY_VARIABLES
-from runner.otel.pipeline import DOWNWARD_API
+from runner.otel.export.environment_variables import TELEMETRY_VARIABLES
+from runner.otel.export.pipeline import DOWNWARD_API
 from tests.deploy.conftest import OVERLAYS, container, find
 
 KNOWN = set(ev.CONTRACT) | set(TELEMETRY_VARIABLES) | set(DOWNWARD_API)

@@ -23,9 +23,9 @@ from runner.config import RunnerConfig
 from runner.launcher import run_session
 from runner.offline import OfflineMessagesServer, offline_environment
 from runner.offline.script import Reply, Step, ToolUse, Usage, bash, text
-from runner.otel.cli_environment import relay_environment
-from runner.stdout_events import EventWriter
-from runner.types import SessionOutcome
+from runner.otel.export.cli_environment import relay_environment
+from runner.output.stdout_events import EventWriter
+from runner.session.types import SessionOutcome
 from tests.cli_telemetry.helpers import Collected
 from tests.otlp_receiver import OTLPHttpReceiver
 

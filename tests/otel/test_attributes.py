@@ -7,12 +7,14 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
+from runner.accounting.figures import Figures, LedgerCall, LedgerFigures
+from runner.accounting.pricing import price
+from runner.accounting.usage import Usage
 from runner.config import Tenancy
-from runner.events import ApiRetry, Compacted
-from runner.figures import Figures, LedgerCall, LedgerFigures
-from runner.otel import attributes as attrs
-from runner.otel.content import ContentPolicy
-from runner.otel.tree import (
+from runner.events.types import ApiRetry, Compacted
+from runner.otel.attributes import spans as attrs
+from runner.otel.attributes.content import ContentPolicy
+from runner.otel.tree.nodes import (
     AgentNode,
     ChatNode,
     CompactionNode,
@@ -20,10 +22,8 @@ from runner.otel.tree import (
     SessionNode,
     ToolNode,
 )
-from runner.pricing import price
 from runner.redaction import Redactor
-from runner.types import QueryOutcome, SessionOutcome
-from runner.usage import Usage
+from runner.session.types import QueryOutcome, SessionOutcome
 
 OFF = ContentPolicy(False, Redactor())
 ON = ContentPolicy(True, Redactor(max_chars=10))

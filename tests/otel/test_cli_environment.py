@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from runner.otel.cli_environment import CLI_EXPORT_INTERVAL_MS, cli_environment
-from runner.otel.environment_variables import SECRET_VARIABLES
-from runner.otel.settings import TelemetrySettings
+from runner.otel.export.cli_environment import CLI_EXPORT_INTERVAL_MS, cli_environment
+from runner.otel.export.environment_variables import SECRET_VARIABLES
+from runner.otel.export.settings import TelemetrySettings
 
 RELAY = "http://127.0.0.1:45678"
 OPERATOR = {

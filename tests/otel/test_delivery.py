@@ -13,8 +13,8 @@ import pytest
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 
-from runner.otel.delivery import DestinationReport, log_delivery
-from runner.otel.export import CountingSpanExporter, ExportHealth
+from runner.otel.export.delivery import DestinationReport, log_delivery
+from runner.otel.export.exporters import CountingSpanExporter, ExportHealth
 from tests.otlp_receiver import OTLPHttpReceiver
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from runner.otel.settings import TelemetrySettings
+from runner.otel.export.settings import TelemetrySettings
 
 KEYS = {"LANGFUSE_PUBLIC_KEY": "pk-lf-1", "LANGFUSE_SECRET_KEY": "sk-lf-secret-value"}
 

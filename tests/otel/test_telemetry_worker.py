@@ -12,11 +12,11 @@ from typing import Any
 import pytest
 from opentelemetry.sdk.trace import TracerProvider
 
+from runner.accounting.usage import Usage
 from runner.config import Tenancy
-from runner.events import CallStarted, RequestSent
+from runner.events.types import CallStarted, RequestSent
 from runner.otel.telemetry_worker import PresetIds, TelemetryWorker
-from runner.types import QueryStart, SessionOutcome, SessionStart
-from runner.usage import Usage
+from runner.session.types import QueryStart, SessionOutcome, SessionStart
 
 START = SessionStart(
     session_id="s",

@@ -2,7 +2,7 @@
 (5.x) client, so the session's spans are exported by it instead of the runner's own OTLP
 exporter.
 
-Same tree, same attributes (runner.otel.attributes), same span renderer (runner.otel.telemetry
+Same tree, same attributes (runner.otel.attributes.spans), same span renderer (runner.otel.telemetry
 builds the observer for both paths): what differs is who exports. Spans are made on the
 Langfuse client's own tracer, so its processor, span filter, auth, batching and flush handle
 them. The SDK's observation API is not used: it stamps "now"
@@ -26,8 +26,8 @@ from typing import Any
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.trace import Tracer
 
-from runner.otel.pipeline import build_resource
-from runner.otel.settings import TelemetrySettings
+from runner.otel.export.pipeline import build_resource
+from runner.otel.export.settings import TelemetrySettings
 
 log = logging.getLogger("runner.otel")
 LANGFUSE_SCOPE = "langfuse-sdk"

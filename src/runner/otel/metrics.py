@@ -22,7 +22,7 @@ from opentelemetry.context import Context
 from opentelemetry.metrics import Meter
 from opentelemetry.util.types import AttributeValue
 
-from runner.otel import semconv as sc
+from runner.otel.attributes import semconv as sc
 
 Attributes = dict[str, AttributeValue]
 

@@ -1,4 +1,5 @@
-"""Nodes → OpenTelemetry spans. Lifecycle only: every attribute comes from runner.otel.attributes.
+"""Nodes → OpenTelemetry spans. Lifecycle only: every attribute comes from
+runner.otel.attributes.spans.
 
     agentic-session                     SessionNode   root, or child of TRACEPARENT
      └─ invoke_agent claude-code        QueryNode     totals (Langfuse: agent, not counted)
@@ -21,12 +22,12 @@ from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.trace import Link, Span, SpanKind, Status, StatusCode, Tracer
 
-from runner.otel import attribute_parts as parts
-from runner.otel import attributes as attrs
-from runner.otel import semconv as sc
-from runner.otel.content import ContentPolicy
+from runner.otel.attributes import parts as parts
+from runner.otel.attributes import semconv as sc
+from runner.otel.attributes import spans as attrs
+from runner.otel.attributes.content import ContentPolicy
 from runner.otel.metrics import GenAIMetrics
-from runner.otel.tree import ChatNode, Node, QueryNode, SessionNode, SpanEvent, ToolNode
+from runner.otel.tree.nodes import ChatNode, Node, QueryNode, SessionNode, SpanEvent, ToolNode
 
 log = logging.getLogger("runner.otel")
 
@@ -87,6 +88,8 @@ class SpanRenderer:
             span = node.handle
         assert isinstance(span, Span)
         try:
+            for link in self._links(node):  # a request that became known after the start
+                span.add_link(link.context, link.attributes)
             span.update_name(attrs.span_name(node))
             span.set_attributes(attrs.end_attributes(node, self.content))
             failed = attrs.error_attributes(node, self.content)

@@ -15,23 +15,23 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, cast
 
-from runner.otel.cli_environment import cli_environment
-from runner.otel.environment_variables import RUNNER_EXIT_BUDGET
-from runner.otel.settings import TelemetrySettings
-from runner.types import SessionObserver
+from runner.otel.export.cli_environment import cli_environment
+from runner.otel.export.environment_variables import RUNNER_EXIT_BUDGET
+from runner.otel.export.settings import TelemetrySettings
+from runner.session.types import SessionObserver
 
 if TYPE_CHECKING:
     from opentelemetry.context import Context
     from opentelemetry.trace import Tracer
 
     from runner.cli_telemetry import CliTelemetryRelay, RelayCounts
-    from runner.otel.content import ContentPolicy
-    from runner.otel.delivery import DestinationReport
+    from runner.otel.attributes.content import ContentPolicy
+    from runner.otel.export.delivery import DestinationReport
+    from runner.otel.export.pipeline import Pipeline
     from runner.otel.metrics import GenAIMetrics
-    from runner.otel.pipeline import Pipeline
     from runner.otel.span_renderer import SpanRenderer
     from runner.otel.telemetry_worker import PresetIds, TelemetryWorker
-    from runner.otel.tree_builder import TreeBuilder
+    from runner.otel.tree.builder import TreeBuilder
 
 log = logging.getLogger("runner.otel")
 SCOPE = "claude-code-runner"
@@ -50,7 +50,7 @@ def session_observer(
     """The session's observer: runner events → tree → spans through `tracer`. `cli_wait_s`:
     with the CLI's telemetry relayed, how long a call or tool waits for the CLI's record."""
     from runner.otel.span_renderer import SpanRenderer
-    from runner.otel.tree_builder import TreeBuilder
+    from runner.otel.tree.builder import TreeBuilder
 
     renderer = SpanRenderer(
         tracer, content, metrics=metrics, parent=parent, attach=attach, environment=environment
@@ -105,7 +105,7 @@ class Telemetry:
 
     def build_otel(self, environ: Mapping[str, str], collect: bool) -> SessionObserver:
         """The OTel path's observer (on the telemetry worker's thread)."""
-        from runner.otel.pipeline import build_pipeline
+        from runner.otel.export.pipeline import build_pipeline
 
         settings = self.settings
         pipeline = build_pipeline(settings, environ, collect=collect, id_generator=self.ids)
@@ -162,8 +162,8 @@ class Telemetry:
 
     def shutdown(self) -> TelemetryReport:
         """Flush and shut down within the exit budget; report what was lost."""
-        from runner.otel.delivery import log_delivery
-        from runner.otel.pipeline import run_bounded
+        from runner.otel.export.delivery import log_delivery
+        from runner.otel.export.pipeline import run_bounded
 
         report = TelemetryReport()
         budget = self.settings.exit_budget_s
@@ -242,7 +242,7 @@ def setup_telemetry(environ: Mapping[str, str] | None = None) -> Telemetry:
 
 
 def _defer(telemetry: Telemetry, build: Callable[[], SessionObserver]) -> None:
-    from runner import pricing
+    from runner.accounting import pricing
     from runner.otel.telemetry_worker import TelemetryWorker
 
     trace_id, span_id = telemetry.preset_session_ids()
@@ -261,7 +261,7 @@ def _defer(telemetry: Telemetry, build: Callable[[], SessionObserver]) -> None:
 
 CLI_RECORD_WAIT_S = 2.0
 """How long a call or tool waits for the CLI's record of it before it ends without (the CLI
-exports every tenth of a second: runner.otel.cli_environment)."""
+exports every tenth of a second: runner.otel.export.cli_environment)."""
 
 
 def _start_relay() -> CliTelemetryRelay | None:

@@ -28,7 +28,7 @@ import threading
 from collections.abc import Callable
 from typing import Any, assert_never
 
-from runner.events import (
+from runner.events.types import (
     ApiRetry,
     AssistantText,
     CallFailed,
@@ -44,6 +44,7 @@ from runner.events import (
     RequestSent,
     RunnerEvent,
     SessionInitialized,
+    SessionStateChanged,
     SubagentCall,
     SubagentFinished,
     SubagentStarted,
@@ -54,7 +55,13 @@ from runner.events import (
     ToolResult,
     ToolStarted,
 )
-from runner.types import QueryOutcome, QueryStart, SessionObserver, SessionOutcome, SessionStart
+from runner.session.types import (
+    QueryOutcome,
+    QueryStart,
+    SessionObserver,
+    SessionOutcome,
+    SessionStart,
+)
 
 log = logging.getLogger("runner.otel")
 _END = "on_session_end"
@@ -82,6 +89,7 @@ def model_is_answering(event: RunnerEvent) -> bool:
             | SubagentFinished()
             | TaskStarted()
             | TaskFinished()
+            | SessionStateChanged()
             | ApiRetry()
             | CompactionStarted()
             | Compacted()

@@ -11,7 +11,7 @@ from opentelemetry.trace import StatusCode
 from rich.console import Console
 from rich.tree import Tree
 
-from runner.otel import semconv as sc
+from runner.otel.attributes import semconv as sc
 
 
 def _label(span: ReadableSpan) -> str:
