@@ -133,8 +133,7 @@ BATCH_TIMEOUTS = ("5s", "200ms")
 
 
 def _one_size(binary: Path, n: int, delay: float, runs: int, batch_timeout: str) -> dict[str, Any]:
-    from tests.collector.test_fan_out import LANGFUSE_AUTH
-    from tests.otel.test_export_e2e import BASIC
+    from tests.support.backends import BASIC, LANGFUSE_AUTH
 
     receiver, backend = OTLPHttpReceiver(auth=BASIC), OTLPGrpcReceiver()
     workdir = Path(tempfile.mkdtemp(prefix="fleet-otelcol-"))
@@ -239,8 +238,7 @@ def flood(
     import http.client
     import threading
 
-    from tests.collector.test_fan_out import LANGFUSE_AUTH
-    from tests.otel.test_export_e2e import BASIC
+    from tests.support.backends import BASIC, LANGFUSE_AUTH
 
     body = gzip.compress(_session_request(512).SerializeToString())
     receiver = OTLPHttpReceiver(auth=BASIC, keep_bodies=False)

@@ -10,7 +10,7 @@ from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import TracerProvider
 
-from runner.otel import semconv as sc
+from runner.otel.attributes import semconv as sc
 from runner.otel.metrics import GenAIMetrics
 
 TENANCY = {

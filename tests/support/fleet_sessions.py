@@ -11,7 +11,7 @@ from typing import Any
 
 from runner.offline import Usage, bash, demo_script, text
 from tests.e2e.harness import Finished, Runner
-from tests.otel.test_export_e2e import TELEMETRY_ON
+from tests.support.backends import TELEMETRY_ON
 from tests.support.langfuse_projects import basic
 
 WORK = [
