@@ -12,6 +12,8 @@ import subprocess
 import urllib.parse
 from pathlib import Path
 
+import pytest
+
 from runner.offline import Usage, bash, text
 from tests.collector.conftest import StartCollector
 from tests.collector_process import CONFIGS, wait_for
@@ -32,6 +34,7 @@ def _headers(auth: str) -> str:
     return "Authorization=" + urllib.parse.quote(auth)
 
 
+@pytest.mark.e2e
 def test_each_projects_sessions_reach_only_its_own_langfuse_project(
     collector: StartCollector, tmp_path: Path
 ) -> None:

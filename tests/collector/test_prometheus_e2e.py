@@ -11,6 +11,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.collector.conftest import StartCollector
 from tests.collector_process import wait_for
 from tests.support.dashboards import panel_queries
@@ -29,6 +31,8 @@ KEYS = {"team-a": ("pk-lf-a", "sk-lf-a-0001"), "team-b": ("pk-lf-b", "sk-lf-b-00
 BUDGETS = {"team-a": "0.001", "team-b": "100"}  # team-a's sessions cost more than 0.001 USD
 
 
+@pytest.mark.prometheus
+@pytest.mark.e2e
 def test_budget_alert_end_to_end_and_every_dashboard_panel_has_series(
     collector: StartCollector, tmp_path: Path
 ) -> None:

@@ -8,6 +8,7 @@ import subprocess
 import urllib.request
 from pathlib import Path
 
+import pytest
 import yaml
 
 from tests.support.prometheus_stack import MONITORING, RULES, binary, start_budget_exporter
@@ -21,12 +22,14 @@ def _promtool(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.prometheus
 def test_promtool_checks_the_rules() -> None:
     done = _promtool("check", "rules", str(RULES))
     assert done.returncode == 0, done.stdout + done.stderr
     assert "SUCCESS: 10 rules found" in done.stdout
 
 
+@pytest.mark.prometheus
 def test_every_alert_has_a_promtool_unit_test_and_they_pass() -> None:
     alerts = {
         rule["alert"]
