@@ -11,6 +11,7 @@ from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import TracerProvider
 
 from runner.otel.attributes import semconv as sc
+from runner.otel.export.environment_variables import RUNNER_METRICS_USER_LABEL
 from runner.otel.metrics import GenAIMetrics
 
 TENANCY = {
@@ -93,6 +94,6 @@ def test_each_fleet_figure_with_bounded_labels_and_the_trace_as_exemplar() -> No
 
 def test_the_user_label_only_on_request() -> None:
     assert GenAIMetrics(MeterProvider().get_meter("t"), {}).user_label is False
-    points, _ = _record({sc.METRICS_USER_LABEL: "true"})
+    points, _ = _record({RUNNER_METRICS_USER_LABEL: "true"})
     (session,) = points[sc.METRIC_SESSIONS]
     assert dict(session.attributes)[sc.USER_ID] == "alice"

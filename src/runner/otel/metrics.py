@@ -23,13 +23,14 @@ from opentelemetry.metrics import Meter
 from opentelemetry.util.types import AttributeValue
 
 from runner.otel.attributes import semconv as sc
+from runner.otel.export.environment_variables import RUNNER_METRICS_USER_LABEL
 
 Attributes = dict[str, AttributeValue]
 
 
 def user_label_enabled(environ: Mapping[str, str]) -> bool:
     """RUNNER_METRICS_USER_LABEL=true: one more label, for fleets with few users."""
-    return environ.get(sc.METRICS_USER_LABEL, "").strip().lower() in ("1", "true", "yes")
+    return environ.get(RUNNER_METRICS_USER_LABEL, "").strip().lower() in ("1", "true", "yes")
 
 
 class GenAIMetrics:

@@ -212,8 +212,6 @@ METRIC_CACHE_OVERHEAD: Final = "agentic_session.cache.overhead"
 """Counter, USD: what cache writes cost beyond the uncached price, on calls where caching did
 not pay off yet. Net savings = savings − overhead."""
 AGENTIC_SESSION_TOOL_OUTCOME: Final = "agentic_session.tool.outcome"
-METRICS_USER_LABEL: Final = "RUNNER_METRICS_USER_LABEL"
-"""`true`: metrics also carry `user.id` (one series per user: only where users are few)."""
 TOKEN_USAGE_BUCKETS: Final = (
     1,
     4,
