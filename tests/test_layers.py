@@ -11,7 +11,7 @@ from pathlib import Path
 SRC = Path(__file__).resolve().parents[1] / "src"
 LAYERS: list[tuple[str, ...]] = [
     ("runner.cli", "runner.__main__", "runner.doctor"),
-    ("runner.launcher", "runner.otel", "runner.output"),
+    ("runner.launcher", "runner.otel", "runner.output", "runner.scores"),
     ("runner.session",),
     ("runner.ledger",),
     ("runner.events", "runner.cli_telemetry"),
