@@ -610,6 +610,7 @@ async def scenario_batch(tmp: Path) -> Recorder:
             [text("Never.", Usage(1, 1), match="MISSING")],
             [text("Stripped done.", Usage(2, 85, 1000, 0), match="NOCOST")],
             [text("Chosen id done.", Usage(3, 75, 1100, 0), match="CHOSEN")],
+            [text("Odd slug done.", Usage(4, 65, 1400, 0), match="ODDSLUG")],
             [
                 bash("echo budget", Usage(5, 25, 1200, 0), match="BUDGET"),
                 text("Budget done.", Usage(5, 25, 1300, 0), match="budget"),
@@ -673,6 +674,13 @@ async def scenario_batch(tmp: Path) -> Recorder:
             resume=sid,
             fork_session=True,
             session_id=str(uuid.UUID(int=42)),
+        )
+
+        odd = Env(tmp / "h-odd-slug", server.url)
+        (odd.config_dir / "projects" / "not-the-cwd").mkdir(parents=True)
+        shutil.copy2(transcript(pristine, sid), odd.config_dir / "projects" / "not-the-cwd")
+        await rec.batch(
+            "13-transcript-under-another-slug", odd, workspace, "ODDSLUG task.", resume=sid
         )
 
         # max_budget_usd on resume: 0.02 is below the earlier run's $0.02121 and above this
