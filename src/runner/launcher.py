@@ -18,6 +18,7 @@ from runner.session.types import SessionObserver, SessionOutcome
 
 if TYPE_CHECKING:
     from runner.cli_telemetry import CliTelemetryRelay
+    from runner.session.resume import ResumeState
 
 log = logging.getLogger("runner")
 
@@ -29,11 +30,13 @@ def run_session(
     *,
     stdin: TextIO | None = None,
     cli_relay: CliTelemetryRelay | None = None,
+    resume: ResumeState | None = None,
 ) -> SessionOutcome:
     """Run the session described by `config`; stdout events go to `writer`, the stream to
-    `observers` too; `cli_relay`: the CLI's own telemetry joins the stream. Returns the
-    outcome; never raises for a failed session."""
-    return asyncio.run(_run(config, writer, observers, stdin, cli_relay))
+    `observers` too; `cli_relay`: the CLI's own telemetry joins the stream; `resume`: the
+    earlier run's conversation to continue. Returns the outcome; never raises for a failed
+    session."""
+    return asyncio.run(_run(config, writer, observers, stdin, cli_relay, resume))
 
 
 async def _run(
@@ -42,13 +45,16 @@ async def _run(
     observers: Sequence[SessionObserver],
     stdin: TextIO | None,
     cli_relay: CliTelemetryRelay | None,
+    resume: ResumeState | None = None,
 ) -> SessionOutcome:
     def input_error(line: int, message: str) -> None:
         log.warning("stdin line %d skipped: %s", line, message)
         writer.emit("input_error", time.time_ns(), line=line, message=message)
 
     channel = InputChannel(stdin, on_error=input_error) if config.interactive else None
-    driver = SessionDriver(config, ObserverGroup([writer, *observers]), channel, cli_relay)
+    driver = SessionDriver(
+        config, ObserverGroup([writer, *observers]), channel, cli_relay, resume=resume
+    )
     loop = asyncio.get_running_loop()
     signals = (signal.SIGTERM, signal.SIGINT)
     for signum in signals:

@@ -135,6 +135,8 @@ class SpanRenderer:
         elif isinstance(node, ChatNode) and node.compaction is not None:
             target, kind = node.compaction.handle, "compaction"
             node.compaction = None
+        elif isinstance(node, SessionNode) and node.resume is not None:
+            return resumed_from(node.resume.previous_trace_id, node.resume.previous_span_id)
         if isinstance(target, Span):
             return [Link(target.get_span_context(), {"agentic_session.link": kind})]
         return []
@@ -189,3 +191,20 @@ class SpanRenderer:
             if key in self._common:
                 out[key] = self._common[key]
         return out
+
+
+def resumed_from(trace_id: str | None, span_id: str | None) -> list[Link]:
+    """The root's link to the earlier run's root (a resumed session). Without its span id the
+    link names the trace alone (span id 0; kept for its attributes)."""
+    if not trace_id:
+        return []
+    from opentelemetry.trace import SpanContext, TraceFlags
+
+    context = SpanContext(
+        trace_id=int(trace_id, 16),
+        span_id=int(span_id, 16) if span_id else 0,
+        is_remote=True,
+        trace_flags=TraceFlags(TraceFlags.SAMPLED),
+    )
+    attributes = {"agentic_session.link": sc.LINK_RESUMED_FROM}
+    return [Link(context, {**attributes, sc.AGENTIC_SESSION_RESUMED_FROM_TRACE_ID: trace_id})]
