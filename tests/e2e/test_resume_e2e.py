@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
-from runner.offline import Usage, bash, text
+from runner.offline import Reply, ToolUse, Usage, bash, text
 from runner.session.resume import record_path
 from tests.e2e.harness import Finished, Runner, expected_cost
 from tests.langfuse_view import langfuse_sessions
@@ -93,10 +93,12 @@ def _assert_two_linked_traces(spans: list[Span], first: Finished, second: Finish
     assert output["cost_usd"] == pytest.approx(second.end["total_cost_usd"], abs=1e-9)
 
 
+@pytest.mark.parametrize("cli_telemetry", ["false", "true"])
 def test_a_resumed_batch_run_continues_the_conversation_and_counts_only_its_calls(
-    runner: Runner, receiver: OTLPHttpReceiver
+    runner: Runner, receiver: OTLPHttpReceiver, cli_telemetry: str
 ) -> None:
-    env = {**SESSION, **langfuse_env(receiver.url)}
+    """With RUNNER_CLI_TELEMETRY too: the CLI reports only this run's calls on resume."""
+    env = {**SESSION, **langfuse_env(receiver.url), "RUNNER_CLI_TELEMETRY": cli_telemetry}
     first = runner.run(FIRST, PROMPT="FIRST task: run echo one.", **env)
     assert first.code == 0, first.stderr
     record = _record(runner)
@@ -224,3 +226,59 @@ def test_resume_fallback_fresh_starts_a_new_conversation(runner: Runner) -> None
     assert "RESUME_FALLBACK=fresh: starting a new conversation" in done.stderr
     assert done.of_type("session_start")[0]["resume"] is None
     assert len(done.server.message_calls[0].user_texts) == 1
+
+
+def _agent(subtask: str) -> ToolUse:
+    return ToolUse(
+        "Agent",
+        {
+            "description": subtask,
+            "prompt": f"{subtask}: run echo",
+            "subagent_type": "general-purpose",
+        },
+    )
+
+
+AFTER_RESUME = [  # steps with a match first: a step without one answers any request
+    text("<summary>The user asked for echo one.</summary>", Usage(900, 200), match="CRITICAL"),
+    text("<summary>The user asked for echo one.</summary>", Usage(900, 200), match="CRITICAL"),
+    Reply(content=(_agent("SUBTASK-A"),), usage=Usage(100, 20, 0, 50), match="FIFTH"),
+    bash("echo a-out", Usage(30, 11, 5, 0), match="SUBTASK-A"),
+    text("a done", Usage(40, 12, 6, 0), match="a-out"),
+    text("Waiting for the agent.", Usage(300, 40, 70, 5), match="Async agent launched"),
+    text("All done.", Usage(302, 42, 72, 7)),
+    text("All done.", Usage(303, 43, 73, 8)),
+]
+
+
+def test_a_compaction_and_a_subagent_right_after_resuming_are_traced_and_priced(
+    runner: Runner, receiver: OTLPHttpReceiver
+) -> None:
+    env = {**SESSION, **langfuse_env(receiver.url)}
+    first = runner.run(FIRST, PROMPT="FIRST task: run echo one.", **env)
+    assert first.code == 0, first.stderr
+
+    second = _interactive(
+        runner, AFTER_RESUME, ["/compact", "FIFTH: start a subagent"], IS_RESUME="true", **env
+    )
+
+    assert second.code == 0, second.stderr
+    (compaction,) = second.of_type("compaction")
+    assert compaction["pre_tokens"] > 0  # the restored conversation's context
+    _assert_counted_once(second)
+    (entry,) = [s for r in second.of_type("result") for s in r["subagents"]]
+    assert entry["calls"] == 2
+    spans = receiver.spans(LANGFUSE_PATH)
+    _assert_two_linked_traces(spans, first, second)
+    resumed = [s for s in spans if s.trace_id == _roots(spans)[1].trace_id]
+    assert [s.name for s in resumed].count("invoke_agent general-purpose") == 1
+    assert any(s.name == "compaction" for s in resumed)
+    # The summary call the stream never shows is booked at its own usage, not the earlier run's.
+    (summary,) = [
+        a
+        for s in resumed
+        if (a := attributes(s)).get("gen_ai.operation.name") == "chat"
+        and a.get("agentic_session.call.origin") not in (None, "stream", "transcript")
+    ]
+    assert summary["gen_ai.usage.output_tokens"] == 200
+    assert summary["gen_ai.usage.input_tokens"] == 900
