@@ -17,11 +17,12 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from runner.offline import Usage, bash, text  # noqa: E402
-from tests.e2e.harness import Finished, Runner  # noqa: E402
-from tests.langfuse_view import langfuse_sessions  # noqa: E402
-from tests.otlp_receiver import OTLPHttpReceiver  # noqa: E402
-from tests.support.telemetry import BASIC, LANGFUSE_PATH, langfuse_env  # noqa: E402
+from tests.e2e.harness import Finished, Runner
+from tests.langfuse_view import langfuse_sessions
+from tests.otlp_receiver import OTLPHttpReceiver
+from tests.support.telemetry import BASIC, LANGFUSE_PATH, langfuse_env
+
+from runner.offline import Usage, bash, text
 
 FIRST = [
     bash("echo one", Usage(1000, 100, 0, 4000), match="FIRST"),
@@ -74,7 +75,8 @@ def scenario(name: str, interactive: bool, cli_telemetry: bool) -> None:
         [r.code for r in runs],
     )
     print(
-        "| run | trace total (Langfuse view) | stdout total_cost_usd | Claude Code's figure for the run | Claude Code's cumulative figure | calls |"
+        "| run | trace total (Langfuse view) | stdout total_cost_usd | Claude Code's figure for "
+        "the run | Claude Code's cumulative figure | calls |"
     )
     print("|---|---|---|---|---|---|")
     for n, (run, trace) in enumerate(zip(runs, traces, strict=True)):
