@@ -54,12 +54,14 @@ class ReportedTotals:
 
     def as_dict(self) -> dict[str, Any]:
         """JSON: `total_cost_usd`, `model_usage` (Claude Code's camelCase per model),
-        `duration_api_ms`."""
-        return {
+        `duration_api_ms` when known."""
+        out: dict[str, Any] = {
             "total_cost_usd": round(self.cost_usd, 12),
             "model_usage": {m: _camel(f) for m, f in self.models.items()},
-            "duration_api_ms": self.api_duration_ms,
         }
+        if self.api_duration_ms:  # known from a transcript; a ResultMessage's is not kept
+            out["duration_api_ms"] = self.api_duration_ms
+        return out
 
 
 def _camel(figures: ModelUsage) -> dict[str, Any]:

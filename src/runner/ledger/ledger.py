@@ -464,13 +464,11 @@ class Ledger:
             earlier = base.get(model)
             if earlier is None:
                 out[model] = now
-            elif now is not earlier:  # reported in this run
-                cost = now.cost_usd
-                if cost is not None and earlier.cost_usd is not None:
-                    cost = max(0.0, cost - earlier.cost_usd)
-                out[model] = replace(
-                    now, usage=(now.usage - earlier.usage).clamped(), cost_usd=cost
-                )
+                continue
+            cost = now.cost_usd
+            if cost is not None and earlier.cost_usd is not None:
+                cost = max(0.0, cost - earlier.cost_usd)
+            out[model] = replace(now, usage=(now.usage - earlier.usage).clamped(), cost_usd=cost)
         return out
 
     @property
