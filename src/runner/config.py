@@ -145,7 +145,8 @@ class ResumeRequest:
     """RESUME_FALLBACK: what a missing or unreadable state does."""
 
 
-def _resume(env: Mapping[str, str]) -> ResumeRequest | None:
+def resume_request(env: Mapping[str, str]) -> ResumeRequest | None:
+    """IS_RESUME and its variables (None: not resuming); ConfigError for a bad value."""
     if not parse_bool(ev.IS_RESUME, env.get(ev.IS_RESUME)):
         for name in (ev.RESUME_SESSION_ID, ev.RESUME_TRACE_ID):
             if _single_line(name, env.get(name)):
@@ -251,7 +252,7 @@ class RunnerConfig:
                 user_id=_single_line(ev.USER_ID, env.get(ev.USER_ID)),
             ),
             model_access=model_access(env) if require_credentials else "anthropic",
-            resume=_resume(env),
+            resume=resume_request(env),
         )
 
 
