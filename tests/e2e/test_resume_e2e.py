@@ -107,6 +107,7 @@ def test_a_resumed_batch_run_continues_the_conversation_and_counts_only_its_call
     second = runner.run(SECOND, PROMPT="SECOND task: run echo two.", IS_RESUME="true", **env)
 
     assert second.code == 0, second.stderr
+    assert "leave out" not in second.stderr  # the CLI's cost record has the first run's end
     start = second.of_type("session_start")[0]
     assert start["resume"]["claude_session_id"] == record["claude_session_id"]
     assert start["resume"]["resumed_from_trace_id"] == record["trace_id"]
