@@ -283,3 +283,27 @@ def test_a_compaction_and_a_subagent_right_after_resuming_are_traced_and_priced(
     ]
     assert summary["gen_ai.usage.output_tokens"] == 200
     assert summary["gen_ai.usage.input_tokens"] == 900
+
+
+def test_after_a_killed_cli_the_run_still_counts_its_own_calls_and_says_what_claude_code_lost(
+    runner: Runner,
+) -> None:
+    """A CLI killed with SIGKILL writes no cost record (docs/resume.md): simulated by removing
+    it. The history still resumes; Claude Code's figures restart from 0; the runner's baseline
+    is 0 too, so its check still holds, and the workspace record shows what was lost."""
+    first = runner.run(FIRST, PROMPT="FIRST task.", **SESSION)
+    assert first.code == 0, first.stderr
+    (transcript,) = (runner.root / "home" / ".claude" / "projects").glob("*/*.jsonl")
+    lines = transcript.read_text(encoding="utf-8").splitlines(keepends=True)
+    kept = [line for line in lines if json.loads(line).get("type") != "cost-state"]
+    assert len(kept) < len(lines)
+    transcript.write_text("".join(kept), encoding="utf-8")
+
+    second = runner.run(SECOND, PROMPT="SECOND task.", IS_RESUME="true", **SESSION)
+
+    assert second.code == 0, second.stderr
+    assert any("FIRST task" in t for t in second.server.message_calls[0].user_texts)
+    _assert_counted_once(second)
+    assert second.end["reported_cumulative_cost_usd"] == pytest.approx(0.005601, abs=1e-9)
+    assert "Claude Code's figures now leave out $0.021210" in second.stderr
+    assert second.of_type("session_start")[0]["resume"]["earlier_reported_cost_usd"] == 0
