@@ -40,7 +40,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import (  # noqa: E4
     InMemorySpanExporter,
 )
 
-from benchmarks.run import fmt, stats  # noqa: E402
+from benchmarks.common import fmt, stats  # noqa: E402
 from runner.cli_telemetry import CliRecord, CliTelemetryRelay  # noqa: E402
 from runner.cli_telemetry.records import decode_spans  # noqa: E402
 from runner.config import RunnerConfig  # noqa: E402

@@ -14,9 +14,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parents[1]))
 
 from tests.e2e.harness import Runner
-from tests.otel.test_export_e2e import BASIC, _free_port
-from tests.otel.test_multi_export_e2e import SCRIPT, _both, _mlflow
 from tests.otlp_receiver import OTLPHttpReceiver
+from tests.support.backends import BASIC, both_backends, free_port, mlflow_receiver
+from tests.support.scripts import EXPORT_SCRIPT as SCRIPT
 
 
 def scenario(name: str, runner: Runner) -> float:
@@ -24,17 +24,17 @@ def scenario(name: str, runner: Runner) -> float:
     extra: dict[str, str | None] = {}
     stop = [langfuse]
     if name == "both healthy":
-        mlflow = _mlflow()
+        mlflow = mlflow_receiver()
         stop.append(mlflow)
-        env = _both(langfuse.url, mlflow.url)
+        env = both_backends(langfuse.url, mlflow.url)
     elif name == "mlflow hangs":
         mlflow = OTLPHttpReceiver(mode="hang")
         stop.append(mlflow)
-        env = _both(langfuse.url, mlflow.url)
+        env = both_backends(langfuse.url, mlflow.url)
     elif name == "mlflow refuses connections":
-        env = _both(langfuse.url, f"http://127.0.0.1:{_free_port()}")
+        env = both_backends(langfuse.url, f"http://127.0.0.1:{free_port()}")
     elif name == "langfuse only":
-        env = {**_both(langfuse.url, "x"), "OBSERVABILITY_BACKENDS": "langfuse"}
+        env = {**both_backends(langfuse.url, "x"), "OBSERVABILITY_BACKENDS": "langfuse"}
     elif name == "traces endpoint only":
         env = {"OTEL_SDK_DISABLED": None, "RUNNER_EXIT_BUDGET": "3"}
         extra = {"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": f"{langfuse.url}/v1/traces"}

@@ -25,7 +25,7 @@ from typing import Any
 from tests.collector_process import Collector, build_collector
 from tests.otlp_receiver import OTLPGrpcReceiver, OTLPHttpReceiver
 
-from benchmarks.run import PY, ROOT, _span_count, bench_script, session_env
+from benchmarks.common import PY, ROOT, bench_script, session_env, span_count
 from runner.offline import OfflineMessagesServer
 
 LANGFUSE_PATH = "/api/public/otel/v1/traces"
@@ -136,7 +136,7 @@ def _one_size(binary: Path, n: int, delay: float, runs: int) -> dict[str, Any]:
         spans_sent = runs * n * 22  # 1 session + 1 query + 10 chats + 10 tools
 
         def received() -> int:
-            return sum(_span_count(r.body) for r in receiver.requests if r.status == 200)
+            return sum(span_count(r.body) for r in receiver.requests if r.status == 200)
 
         deadline = time.monotonic() + 60
         while received() < spans_sent and time.monotonic() < deadline:
@@ -178,7 +178,7 @@ def _session_request(spans_per_request: int) -> Any:
     from opentelemetry.sdk.trace.export import SimpleSpanProcessor
     from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-    from benchmarks.run import record_stream
+    from benchmarks.common import record_stream
     from runner.otel import session_observer
     from runner.otel.attributes.content import ContentPolicy
     from runner.redaction import Redactor

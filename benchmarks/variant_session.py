@@ -6,7 +6,7 @@
 `plain` and `peer` run the same session with the SDK's usual `query()` + `receive_response()`
 loop (the methods openinference-instrumentation-claude-agent-sdk wraps), without and with that
 instrumentation exporting to the same receiver, so the peer is measured against its own
-uninstrumented baseline. The environment comes from benchmarks/run.py.
+uninstrumented baseline. The environment comes from benchmarks/common.py.
 """
 
 from __future__ import annotations

@@ -108,3 +108,31 @@ def test_every_session_variable_but_credentials_has_a_flag() -> None:
         if name not in credentials and f"Overrides {name}" not in help_text
     ]
     assert not missing, missing
+
+
+def test_third_party_info_lines_reach_stderr_only_with_debug(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Quiet by default: the SDK's `Using bundled Claude Code CLI` line is noise in a Job's
+    log; the runner's own INFO lines and every library's warnings stay."""
+    import logging
+
+    from runner.cli import QUIET_LIBRARIES, configure_logging
+
+    sdk = logging.getLogger("claude_agent_sdk._internal.transport.subprocess_cli")
+    try:
+        configure_logging({"RUNNER_LOG_LEVEL": "INFO"})
+        sdk.info("Using bundled Claude Code CLI: /x")
+        sdk.warning("a library warning")
+        logging.getLogger("runner").info("ours")
+        quiet = capsys.readouterr().err
+        configure_logging({"RUNNER_LOG_LEVEL": "DEBUG"})
+        sdk.info("Using bundled Claude Code CLI: /x")
+        loud = capsys.readouterr().err
+    finally:
+        for name in QUIET_LIBRARIES:
+            logging.getLogger(name).setLevel(logging.NOTSET)
+        logging.getLogger().handlers.clear()
+    assert "Using bundled" not in quiet
+    assert "a library warning" in quiet and "ours" in quiet
+    assert "Using bundled" in loud

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from runner.offline import OfflineMessagesServer
-from tests.otel.test_export_e2e import BASIC, PUBLIC, SECRET, _free_port
 from tests.otlp_receiver import OTLPHttpReceiver
+from tests.support.backends import BASIC, PUBLIC, SECRET, free_port
 
 
 def doctor(env: dict[str, str], *args: str) -> tuple[int, dict[str, Any], str]:
@@ -60,7 +60,7 @@ def _by_name(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {c["name"]: c for c in report["checks"]}
 
 
-def _langfuse_env(env: dict[str, str], url: str, secret: str = SECRET) -> dict[str, str]:
+def langfuse_env(env: dict[str, str], url: str, secret: str = SECRET) -> dict[str, str]:
     return {
         **env,
         "LANGFUSE_PUBLIC_KEY": PUBLIC,
@@ -72,7 +72,7 @@ def _langfuse_env(env: dict[str, str], url: str, secret: str = SECRET) -> dict[s
 def test_healthy_langfuse_passes_every_check_and_a_test_span_arrives(
     env: dict[str, str], langfuse: OTLPHttpReceiver
 ) -> None:
-    code, report, raw = doctor(_langfuse_env(env, langfuse.url))
+    code, report, raw = doctor(langfuse_env(env, langfuse.url))
     checks = _by_name(report)
     assert code == 0 and report["ok"] is True, raw
     assert checks["Claude Code CLI"]["detail"].split()[0].count(".") == 2  # a version
@@ -86,11 +86,11 @@ def test_healthy_langfuse_passes_every_check_and_a_test_span_arrives(
 def test_rejected_langfuse_keys_warn_and_fail_only_with_strict(
     env: dict[str, str], langfuse: OTLPHttpReceiver
 ) -> None:
-    code, report, raw = doctor(_langfuse_env(env, langfuse.url, secret="sk-lf-wrong-key-1234"))
+    code, report, raw = doctor(langfuse_env(env, langfuse.url, secret="sk-lf-wrong-key-1234"))
     keys = _by_name(report)["Langfuse keys"]
     assert code == 0 and keys["ok"] is False and keys["required"] is False  # telemetry: a warning
     strict, _, _ = doctor(
-        _langfuse_env(env, langfuse.url, secret="sk-lf-wrong-key-1234"), "--strict"
+        langfuse_env(env, langfuse.url, secret="sk-lf-wrong-key-1234"), "--strict"
     )
     assert strict == 1
     assert "HTTP 401" in keys["detail"] and "LANGFUSE_SECRET_KEY" in keys["fix"]
@@ -99,7 +99,7 @@ def test_rejected_langfuse_keys_warn_and_fail_only_with_strict(
 
 
 def test_unreachable_telemetry_endpoint_fails_with_strict(env: dict[str, str]) -> None:
-    code, report, _ = doctor(_langfuse_env(env, f"http://127.0.0.1:{_free_port()}"), "--strict")
+    code, report, _ = doctor(langfuse_env(env, f"http://127.0.0.1:{free_port()}"), "--strict")
     reach = _by_name(report)["telemetry endpoint reachable"]
     assert code == 1 and reach["ok"] is False and "unreachable" in reach["detail"]
 
@@ -118,7 +118,7 @@ def test_model_credentials_are_checked_against_the_endpoint(
     if case == "refused":
         env["ANTHROPIC_API_KEY"] = "sk-ant-wrong-key-9999"
     elif case == "unreachable":
-        env["ANTHROPIC_BASE_URL"] = f"http://127.0.0.1:{_free_port()}"
+        env["ANTHROPIC_BASE_URL"] = f"http://127.0.0.1:{free_port()}"
     code, report, raw = doctor(env)
     credentials = _by_name(report)["model credentials"]
     assert (code == 0) is ready and credentials["ok"] is ready, raw

@@ -31,6 +31,7 @@ from runner.events.types import (
     QueryResult,
     RequestSent,
     SessionInitialized,
+    SessionStateChanged,
     SubagentCall,
     SubagentFinished,
     SubagentStarted,
@@ -121,12 +122,34 @@ def test_tool_results_and_system_messages() -> None:
     assert adapter.from_message(SystemMessage("status", {"status": "requesting"}), 10) == [
         RequestSent(at_ns=10)
     ]
-    started = SystemMessage("task_started", {"task_id": "a1", "tool_use_id": "t1"})
+    started = SystemMessage(
+        "task_started",
+        {
+            "task_id": "a1",
+            "tool_use_id": "t1",
+            "is_backgrounded": False,
+            "task_type": "local_agent",
+        },
+    )
     assert adapter.from_message(started, 11) == [
-        TaskStarted(task_id="a1", tool_use_id="t1", at_ns=11)
+        TaskStarted(
+            task_id="a1", tool_use_id="t1", background=False, task_type="local_agent", at_ns=11
+        )
     ]
-    done = SystemMessage("task_notification", {"task_id": "a1"})
-    assert adapter.from_message(done, 12) == [TaskFinished(task_id="a1", at_ns=12)]
+    done = SystemMessage("task_notification", {"task_id": "a1", "status": "completed"})
+    assert adapter.from_message(done, 12) == [
+        TaskFinished(task_id="a1", status="completed", at_ns=12)
+    ]
+    moved = SystemMessage("task_updated", {"task_id": "a2", "patch": {"is_backgrounded": True}})
+    assert adapter.from_message(moved, 12) == [
+        TaskStarted(task_id="a2", tool_use_id=None, background=True, at_ns=12)
+    ]
+    killed = SystemMessage("task_updated", {"task_id": "a2", "patch": {"status": "killed"}})
+    assert adapter.from_message(killed, 12) == [
+        TaskFinished(task_id="a2", status="killed", at_ns=12)
+    ]
+    idle = SystemMessage("session_state_changed", {"state": "idle"})
+    assert adapter.from_message(idle, 12) == [SessionStateChanged(state="idle", at_ns=12)]
     retry = SystemMessage(
         "api_retry",
         {"attempt": 2, "max_retries": 10, "retry_delay_ms": 500, "error_status": 529,
@@ -153,6 +176,7 @@ def test_hooks_resolve_a_subagent_to_the_agent_tool_call_it_runs_for() -> None:
         [ToolUseBlock("ta", "Agent", {"subagent_type": "Explore", "prompt": "look"})], "x"
     )
     adapter.from_message(agent_call, 0)
+    adapter.from_message(_task_started("a1", "ta"), 0)
     start = {"hook_event_name": "SubagentStart", "agent_id": "a1", "agent_type": "Explore"}
     assert adapter.from_hook(start, 1) == [
         SubagentStarted(thread="ta", agent_id="a1", agent_type="Explore", at_ns=1)
@@ -187,15 +211,51 @@ def test_hooks_resolve_a_subagent_to_the_agent_tool_call_it_runs_for() -> None:
     assert adapter.from_hook(stop, 5) == [SubagentFinished(thread="ta", agent_id="a1", at_ns=5)]
 
 
-def test_task_started_pairs_a_subagent_with_its_tool_call_before_the_newest_unclaimed() -> None:
+def _task_started(task_id: str, tool_use_id: str) -> SystemMessage:
+    return SystemMessage(
+        "task_started",
+        {"task_id": task_id, "tool_use_id": tool_use_id, "task_type": "local_agent",
+         "is_backgrounded": True},
+    )  # fmt: skip
+
+
+def test_a_subagents_hooks_before_its_pairing_wait_for_it_and_keep_their_order() -> None:
+    """Measured (CLI 2.1.332): SubagentStart and a subagent's PreToolUse may come before its
+    `task_started`, and before the message holding its Agent call. They are held, then
+    handed on with the right thread, in their order and with their own times."""
+    adapter = EventAdapter()
+    start = {"hook_event_name": "SubagentStart", "agent_id": "a1", "agent_type": "x"}
+    pre = {"hook_event_name": "PreToolUse", "tool_use_id": "b1", "tool_name": "Bash",
+           "tool_input": {}, "agent_id": "a1"}  # fmt: skip
+    assert adapter.from_hook(start, 1) == [] and adapter.from_hook(pre, 2) == []
+    events = adapter.from_message(_task_started("a1", "ta"), 3)
+    assert [type(e) for e in events] == [TaskStarted, SubagentStarted, ToolStarted]
+    assert [getattr(e, "thread", "-") for e in events[1:]] == ["ta", "ta"]
+    assert [e.at_ns for e in events] == [3, 1, 2]
+
+
+def test_task_started_pairs_each_subagent_whatever_the_order_of_its_agent_calls() -> None:
     adapter = EventAdapter()
     calls = [ToolUseBlock(i, "Agent", {"subagent_type": "general-purpose"}) for i in ("t1", "t2")]
     adapter.from_message(AssistantMessage(calls, "x"), 0)
-    adapter.from_message(SystemMessage("task_started", {"task_id": "a1", "tool_use_id": "t1"}), 1)
-    (first,) = adapter.from_hook({"hook_event_name": "SubagentStart", "agent_id": "a1"}, 2)
-    (second,) = adapter.from_hook({"hook_event_name": "SubagentStart", "agent_id": "a2"}, 3)
+    assert adapter.from_hook({"hook_event_name": "SubagentStart", "agent_id": "a2"}, 1) == []
+    adapter.from_message(_task_started("a1", "t1"), 2)
+    (first,) = adapter.from_hook({"hook_event_name": "SubagentStart", "agent_id": "a1"}, 3)
+    _, second = adapter.from_message(_task_started("a2", "t2"), 4)
     assert isinstance(first, SubagentStarted) and first.thread == "t1"
     assert isinstance(second, SubagentStarted) and second.thread == "t2"
+
+
+def test_without_task_started_held_hooks_resolve_at_the_query_end_in_order() -> None:
+    """A CLI that never pairs (no `task_started`): the oldest unclaimed Agent call goes to the
+    subagent heard of first."""
+    adapter = EventAdapter()
+    calls = [ToolUseBlock(i, "Agent", {"subagent_type": "general-purpose"}) for i in ("t1", "t2")]
+    adapter.from_message(AssistantMessage(calls, "x"), 0)
+    adapter.from_hook({"hook_event_name": "SubagentStart", "agent_id": "a1"}, 1)
+    adapter.from_hook({"hook_event_name": "SubagentStart", "agent_id": "a2"}, 2)
+    started = [e for e in adapter.settle(5) if isinstance(e, SubagentStarted)]
+    assert [(e.agent_id, e.thread) for e in started] == [("a1", "t1"), ("a2", "t2")]
 
 
 @dataclass
@@ -246,6 +306,7 @@ def test_a_subagent_finishes_once_its_transcript_holds_its_final_answer(tmp_path
     transcript = tmp_path / "agent-a1.jsonl"
     _records(transcript, REQUEST, TOOL_CALL, REQUEST)  # a request in flight: not complete
     adapter = EventAdapter()
+    adapter.from_message(_task_started("a1", "ta"), 0)
     stop = {"hook_event_name": "SubagentStop", "agent_id": "a1",
             "agent_transcript_path": str(transcript)}  # fmt: skip
     assert adapter.from_hook(stop, 5) == []
@@ -267,6 +328,7 @@ def test_a_subagent_whose_transcript_never_completes_finishes_when_the_wait_runs
     transcript = tmp_path / "agent-a1.jsonl"
     _records(transcript, REQUEST, TOOL_CALL)
     adapter = EventAdapter()
+    adapter.from_message(_task_started("a1", "ta"), 0)
     stop = {"hook_event_name": "SubagentStop", "agent_id": "a1",
             "agent_transcript_path": str(transcript)}  # fmt: skip
     assert adapter.from_hook(stop, 0) == []
@@ -278,6 +340,7 @@ def test_the_query_end_settles_every_stopped_subagent(tmp_path: Path) -> None:
     transcript = tmp_path / "agent-a1.jsonl"
     _records(transcript, REQUEST, TOOL_CALL)
     adapter = EventAdapter()
+    adapter.from_message(_task_started("a1", "ta"), 0)
     stop = {"hook_event_name": "SubagentStop", "agent_id": "a1",
             "agent_transcript_path": str(transcript)}  # fmt: skip
     adapter.from_hook(stop, 0)

@@ -90,7 +90,7 @@ CONSUMERS: dict[str, Callable[[], Callable[[RunnerEvent], object]]] = {
     "the ledger": _ledger,
     "the tree builder": _tree_builder,
     "the stdout writer": lambda: EventWriter(io.StringIO(), Redactor()).on_event,
-    "the session driver": lambda: QueryWatch(RetryWatch()).react,
+    "the session driver": lambda: lambda event: QueryWatch(RetryWatch()).react(event, 0.0),
     "the telemetry worker's start": lambda: model_is_answering,
 }
 

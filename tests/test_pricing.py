@@ -236,3 +236,26 @@ def test_the_price_snapshot_is_what_the_locked_genai_prices_says() -> None:
             )
             assert ours is not None, model_id
             assert ours.total == pytest.approx(float(theirs.total_price), rel=1e-9), model_id
+
+
+def test_every_dollar_figure_is_rounded_once_where_it_is_made() -> None:
+    """Langfuse showed a call's cache savings as 0.000065999999999999999: figures are rounded
+    to 12 decimals where they are made, so every reader sees the same clean number."""
+    from runner.accounting.figures import Figures, LedgerCall
+    from runner.accounting.pricing import USD_DIGITS, price
+
+    usage = Usage(
+        input_tokens=3, output_tokens=7, cache_read_input_tokens=22, cache_creation_input_tokens=11
+    )
+    cost = price("claude-sonnet-4-5", usage)
+    assert cost is not None
+    for value in (*cost.by_kind().values(), cost.total, cost.cache_savings):
+        assert value == round(value, USD_DIGITS) and len(repr(value)) <= 20, value
+    calls = [
+        LedgerCall(query=1, thread=None, message_id=f"m{i}", model="claude-sonnet-4-5",
+                   usage=usage, cost=cost)
+        for i in range(3)
+    ]  # fmt: skip
+    figures = Figures.of(calls)
+    assert figures.cost_usd == round(3 * cost.total, USD_DIGITS)
+    assert repr(figures.cache_savings_usd) == repr(round(3 * cost.cache_savings, USD_DIGITS))

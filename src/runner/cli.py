@@ -25,6 +25,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 log = logging.getLogger("runner")
+QUIET_LIBRARIES = ("claude_agent_sdk", "httpx", "urllib3", "asyncio", "opentelemetry", "langfuse")
+"""Libraries whose INFO lines stay out of a session's stderr unless RUNNER_LOG_LEVEL=DEBUG."""
 
 
 def configure_logging(environ: Mapping[str, str] | None = None) -> None:
@@ -36,6 +38,11 @@ def configure_logging(environ: Mapping[str, str] | None = None) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level if isinstance(level, int) else logging.INFO)
+    # Quiet by default: third-party INFO lines (the SDK's "Using bundled Claude Code CLI: ...")
+    # reach stderr only with RUNNER_LOG_LEVEL=DEBUG; their warnings always do.
+    debug = isinstance(level, int) and level <= logging.DEBUG
+    for name in QUIET_LIBRARIES:
+        logging.getLogger(name).setLevel(logging.NOTSET if debug else logging.WARNING)
     if not isinstance(level, int):
         log.warning("%s=%r is unknown; using INFO", ev.RUNNER_LOG_LEVEL, level_name)
 

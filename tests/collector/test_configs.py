@@ -121,12 +121,16 @@ def test_each_overlays_rendered_configmap_validates_with_its_workloads_env(
 
 
 def test_our_trace_id_routing_exporter_passes_its_go_tests(otelcol: Path) -> None:
+    """scripts/otelcol compiles the tests with the collector (minutes on a cold Go cache: the
+    build step's time, not this test's); this runs them."""
+    compiled = otelcol.parent / "traceidrouting.test"
+    assert compiled.exists(), "scripts/otelcol did not compile the exporter's Go tests"
     done = subprocess.run(
-        ["go", "test", "./..."],
+        [str(compiled), "-test.count=1"],
         cwd=CONFIGS / "traceidrouting",
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=100,
     )
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
-    assert "ok" in done.stdout
+    assert done.stdout.strip().endswith("PASS")

@@ -4,7 +4,6 @@ credentials masked on the way, the GenAI metrics on the Prometheus endpoint."""
 
 from __future__ import annotations
 
-import base64
 import re
 
 import pytest
@@ -12,22 +11,14 @@ from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExport
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 
-from runner.offline import Usage, bash, text
 from tests.collector.conftest import StartCollector
 from tests.collector_process import wait_for
 from tests.e2e.harness import Runner
 from tests.langfuse_view import langfuse_trace
-from tests.otel.test_export_e2e import BASIC, PUBLIC, SECRET, TELEMETRY_ON
 from tests.otlp_receiver import OTLPGrpcReceiver, OTLPHttpReceiver, attributes
-
-LANGFUSE_PATH = "/api/public/otel/v1/traces"
-LANGFUSE_AUTH = base64.b64encode(f"{PUBLIC}:{SECRET}".encode()).decode()
-SCRIPT = [
-    bash("echo one", Usage(120, 30, 0, 900), say="First."),
-    bash("echo two", Usage(40, 12, 900)),
-    text("Done.", Usage(55, 21, 940, 8)),
-]
-SPANS = 1 + 1 + 3 + 2  # session, query, calls, tools
+from tests.support.backends import BASIC, LANGFUSE_AUTH, LANGFUSE_PATH, TELEMETRY_ON
+from tests.support.scripts import COLLECTOR_SCRIPT as SCRIPT
+from tests.support.scripts import COLLECTOR_SPANS as SPANS
 
 
 def _backends() -> tuple[OTLPHttpReceiver, OTLPGrpcReceiver]:

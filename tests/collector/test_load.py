@@ -13,11 +13,10 @@ import pytest
 
 from runner.offline import Usage, bash, text
 from tests.collector.conftest import StartCollector
-from tests.collector.test_fan_out import LANGFUSE_AUTH, LANGFUSE_PATH
 from tests.collector_process import free_port, wait_for
 from tests.e2e.harness import Runner, Running
-from tests.otel.test_export_e2e import BASIC, TELEMETRY_ON
 from tests.otlp_receiver import OTLPGrpcReceiver, OTLPHttpReceiver
+from tests.support.backends import BASIC, LANGFUSE_AUTH, LANGFUSE_PATH, TELEMETRY_ON
 
 SESSIONS = 20
 STEPS = 4

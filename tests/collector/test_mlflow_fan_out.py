@@ -11,8 +11,8 @@ from runner.offline import Usage, bash, text
 from tests.collector.conftest import StartCollector
 from tests.collector_process import wait_for
 from tests.e2e.harness import Runner
-from tests.otel.test_export_e2e import BASIC, PUBLIC, SECRET, TELEMETRY_ON
 from tests.otlp_receiver import OTLPHttpReceiver, attributes
+from tests.support.backends import BASIC, PUBLIC, SECRET, TELEMETRY_ON
 
 LANGFUSE_PATH = "/api/public/otel/v1/traces"
 SCRIPT = [bash("echo one", Usage(120, 30, 0, 900)), text("Done.", Usage(55, 21, 900))]

@@ -7,11 +7,12 @@ import time
 
 from runner.offline import Usage, bash, text
 from tests.collector.conftest import StartCollector
-from tests.collector.test_fan_out import LANGFUSE_AUTH, LANGFUSE_PATH, SCRIPT, SPANS
 from tests.collector_process import free_port, wait_for
 from tests.e2e.harness import Runner
-from tests.otel.test_export_e2e import BASIC, TELEMETRY_ON
 from tests.otlp_receiver import OTLPGrpcReceiver, OTLPHttpReceiver
+from tests.support.backends import BASIC, LANGFUSE_AUTH, LANGFUSE_PATH, TELEMETRY_ON
+from tests.support.scripts import COLLECTOR_SCRIPT as SCRIPT
+from tests.support.scripts import COLLECTOR_SPANS as SPANS
 
 DOWN_S = 20
 

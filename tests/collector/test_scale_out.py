@@ -18,11 +18,10 @@ from opentelemetry.trace import Status, StatusCode, set_span_in_context
 from runner.offline import Failure, Usage, bash, text
 from tests.collector.conftest import StartCollector
 from tests.collector.dns import ChangingDNS
-from tests.collector.test_fan_out import LANGFUSE_AUTH, LANGFUSE_PATH
 from tests.collector_process import Collector, free_port, wait_for
 from tests.e2e.harness import Runner
-from tests.otel.test_export_e2e import BASIC, TELEMETRY_ON
 from tests.otlp_receiver import OTLPHttpReceiver, attributes
+from tests.support.backends import BASIC, LANGFUSE_AUTH, LANGFUSE_PATH, TELEMETRY_ON
 
 TRACES = 60
 SPANS_PER_TRACE = 5

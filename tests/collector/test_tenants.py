@@ -7,11 +7,10 @@ import base64
 
 from runner.offline import Usage, text
 from tests.collector.conftest import StartCollector
-from tests.collector.test_fan_out import LANGFUSE_PATH
 from tests.collector_process import free_port, wait_for
 from tests.e2e.harness import Runner
-from tests.otel.test_export_e2e import TELEMETRY_ON
 from tests.otlp_receiver import OTLPHttpReceiver, attributes
+from tests.support.backends import LANGFUSE_PATH, TELEMETRY_ON
 
 TOKENS = {"team-a": "ingest-token-team-a-0001", "team-b": "ingest-token-team-b-0002"}
 KEYS = {name: (f"pk-lf-{name}", f"sk-lf-{name}-secret") for name in ("team-a", "team-b", "dflt")}

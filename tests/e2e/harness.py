@@ -15,6 +15,7 @@ from typing import Any
 
 from runner.offline import OfflineMessagesServer, Script, offline_environment
 from runner.offline.script import Step
+from runner.offline.server import Jitter
 
 # Sonnet 4.5 list prices, USD per million tokens: what Claude Code charges for the test model
 # (measured: 1-hour cache writes at 2x input).
@@ -168,10 +169,12 @@ class Runner:
         args: tuple[str, ...] = (),
         stdin: bool = False,
         api_key: str | None = None,
+        jitter: Jitter | None = None,
         **env: str | None,
     ) -> Running:
-        """`api_key`: the server refuses any other key (HTTP 401, as the real API does)."""
-        server = OfflineMessagesServer(script, api_key=api_key).start()
+        """`api_key`: the server refuses any other key (HTTP 401, as the real API does);
+        `jitter`: the server answers after seeded random delays."""
+        server = OfflineMessagesServer(script, api_key=api_key, jitter=jitter).start()
         proc = subprocess.Popen(
             [sys.executable, "-m", "runner", "run", *args],
             env=self.env(server.url, **env),

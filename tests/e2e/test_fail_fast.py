@@ -18,8 +18,8 @@ from runner.offline import Failure, OfflineMessagesServer, Usage, bash, demo_scr
 from runner.offline import offline_environment as offline_env
 from runner.output.stdout_events import EventWriter
 from tests.e2e.harness import Runner
-from tests.otel.test_export_e2e import BASIC, _langfuse_env
 from tests.otlp_receiver import OTLPHttpReceiver, attributes
+from tests.support.backends import BASIC, langfuse_env
 
 KEY = "sk-ant-offline-demo-key-not-a-secret"  # what offline_environment gives the CLI
 # The check ends a session in about a second; without it the CLI retries for about three
@@ -29,7 +29,7 @@ FAST_S = 45
 LANGFUSE_PATH = "/api/public/otel/v1/traces"
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
@@ -48,7 +48,7 @@ def test_a_refused_key_exits_3_within_seconds_naming_the_variable(runner: Runner
         done = runner.run(
             [text("never", Usage(1, 1))],
             api_key="sk-ant-the-right-key-0000",
-            **_langfuse_env(receiver.url),
+            **langfuse_env(receiver.url),
         )
         elapsed = time.monotonic() - started
     finally:
@@ -66,7 +66,7 @@ def test_a_refused_key_exits_3_within_seconds_naming_the_variable(runner: Runner
 
 
 def test_an_unreachable_endpoint_exits_3_within_seconds_naming_the_url(runner: Runner) -> None:
-    url = f"http://127.0.0.1:{_free_port()}"
+    url = f"http://127.0.0.1:{free_port()}"
     started = time.monotonic()
     done = runner.run([text("never", Usage(1, 1))], ANTHROPIC_BASE_URL=url)
     elapsed = time.monotonic() - started
@@ -92,7 +92,7 @@ def test_retries_are_visible_as_events_log_lines_and_span_events(runner: Runner)
     try:
         done = runner.run(
             [Failure(529, "overloaded"), Failure(529, "overloaded"), text("ok", Usage(5, 5))],
-            **_langfuse_env(receiver.url),
+            **langfuse_env(receiver.url),
             CLAUDE_CODE_MAX_RETRIES="3",
         )
     finally:
@@ -131,7 +131,7 @@ def test_the_cost_guard_stops_the_session_with_its_own_exit_code(runner: Runner)
     receiver = OTLPHttpReceiver(auth=BASIC)
     try:
         done = runner.run(
-            list(demo_script().steps), **_langfuse_env(receiver.url), MAX_BUDGET_USD="0.005"
+            list(demo_script().steps), **langfuse_env(receiver.url), MAX_BUDGET_USD="0.005"
         )
     finally:
         receiver.stop()

@@ -22,9 +22,9 @@ from tests.e2e.harness import Runner
 from tests.langfuse_view import langfuse_trace
 from tests.mlflow.sessions import Exported, check_session, read_complete
 from tests.mlflow_server import MlflowServer
-from tests.otel.test_export_e2e import BASIC, PUBLIC, SECRET
-from tests.otel.test_tracing_e2e import SUBAGENT_SCRIPT
 from tests.otlp_receiver import OTLPHttpReceiver
+from tests.support.backends import BASIC, PUBLIC, SECRET
+from tests.support.scripts import SUBAGENT_SCRIPT
 
 pytestmark = [pytest.mark.xdist_group("mlflow"), pytest.mark.timeout(600)]
 

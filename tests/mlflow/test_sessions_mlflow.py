@@ -15,7 +15,7 @@ from runner.offline import Failure, Reply, ToolUse, Usage, bash, text
 from tests.e2e.harness import Runner, expected_cost
 from tests.mlflow.sessions import Exported, check_session, row, run_to_mlflow
 from tests.mlflow_server import MlflowServer
-from tests.otel.test_tracing_e2e import SUBAGENT_SCRIPT
+from tests.support.scripts import SUBAGENT_SCRIPT
 
 pytestmark = [pytest.mark.xdist_group("mlflow"), pytest.mark.timeout(600)]
 

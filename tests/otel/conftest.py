@@ -23,6 +23,7 @@ from runner.config import RunnerConfig, Tenancy
 from runner.launcher import run_session
 from runner.offline import OfflineMessagesServer, offline_environment
 from runner.offline.script import Step
+from runner.offline.server import Jitter
 from runner.otel import session_observer
 from runner.otel.attributes.content import ContentPolicy
 from runner.otel.metrics import GenAIMetrics
@@ -79,8 +80,9 @@ def traced_session(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[
         capture: bool = False,
         timeout_s: float = 60,
         env: dict[str, str] | None = None,
+        jitter: Jitter | None = None,
     ) -> Traced:
-        server = OfflineMessagesServer(script).start()
+        server = OfflineMessagesServer(script, jitter=jitter).start()
         servers.append(server)
         workspace = tmp_path / "workspace"
         workspace.mkdir(exist_ok=True)

@@ -16,8 +16,8 @@ from opentelemetry.proto.trace.v1.trace_pb2 import Span
 from runner.offline import Usage, bash, text
 from tests.e2e.harness import Finished, Runner, expected_cost
 from tests.langfuse_view import Trace, langfuse_trace
-from tests.otel.test_export_e2e import BASIC, _langfuse_env
 from tests.otlp_receiver import OTLPHttpReceiver, any_value, attributes
+from tests.support.backends import BASIC, langfuse_env
 
 pytestmark = pytest.mark.e2e
 LANGFUSE_PATH = "/api/public/otel/v1/traces"
@@ -57,7 +57,7 @@ def _run(root: Path, script: list[Any], mode: str, cli: bool, **env: str) -> Exp
     receiver = OTLPHttpReceiver(auth=BASIC)
     try:
         settings: dict[str, Any] = {
-            **_langfuse_env(receiver.url),
+            **langfuse_env(receiver.url),
             "USER_ID": "user-9",
             "RUNNER_CLI_TELEMETRY": "true" if cli else "false",
             **env,
@@ -171,7 +171,7 @@ def test_a_compactions_summary_call_is_its_own_priced_call(tmp_path: Path) -> No
     runner = Runner(tmp_path)
     try:
         env: dict[str, Any] = {
-            **_langfuse_env(receiver.url),
+            **langfuse_env(receiver.url),
             "USER_ID": "user-9",
             "RUNNER_CLI_TELEMETRY": "true",
             "INTERACTIVE": "true",

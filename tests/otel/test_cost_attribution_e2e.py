@@ -11,7 +11,7 @@ from runner.offline import Usage, bash, text
 from runner.otel.trace_view import render
 from tests.e2e.harness import PRICE
 from tests.otel.conftest import RunTraced, Traced
-from tests.otel.test_tracing_e2e import SUBAGENT_SCRIPT, TWO_BASH
+from tests.support.scripts import SUBAGENT_SCRIPT, TWO_BASH
 
 WINDOW = 200_000  # claude-sonnet-4-5
 

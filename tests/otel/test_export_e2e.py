@@ -3,8 +3,7 @@ never fails, blocks or hangs a session. Real `claude-runner` processes, real SDK
 
 from __future__ import annotations
 
-import base64
-import socket
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -12,11 +11,15 @@ import pytest
 from runner.offline import Usage, bash, text
 from tests.e2e.harness import Runner
 from tests.otlp_receiver import OTLPGrpcReceiver, OTLPHttpReceiver, attributes
+from tests.support.backends import (
+    BASIC,
+    SECRET,
+    TELEMETRY_ON,
+    free_port,
+    langfuse_env,
+)
 
 SCRIPT = [bash("echo hi", Usage(100, 20, 0, 300)), text("Done.", Usage(50, 10, 300))]
-PUBLIC, SECRET = "pk-lf-test-0123456789", "sk-lf-test-SECRET-9876543210"
-BASIC = "Basic " + base64.b64encode(f"{PUBLIC}:{SECRET}".encode()).decode()
-TELEMETRY_ON = {"OTEL_SDK_DISABLED": None, "RUNNER_EXIT_BUDGET": "2"}
 
 
 @pytest.fixture
@@ -26,19 +29,10 @@ def receiver() -> Iterator[OTLPHttpReceiver]:
     r.stop()
 
 
-def _langfuse_env(url: str) -> dict[str, str | None]:
-    return {
-        **TELEMETRY_ON,
-        "LANGFUSE_PUBLIC_KEY": PUBLIC,
-        "LANGFUSE_SECRET_KEY": SECRET,
-        "LANGFUSE_BASE_URL": url,
-    }
-
-
 def test_direct_to_langfuse_sends_the_trace_with_basic_auth_and_ingestion_header(
     runner: Runner, receiver: OTLPHttpReceiver
 ) -> None:
-    done = runner.run(SCRIPT, **_langfuse_env(receiver.url), USER_ID="u-1")
+    done = runner.run(SCRIPT, **langfuse_env(receiver.url), USER_ID="u-1")
 
     assert done.code == 0, done.stderr
     paths = {r.path for r in receiver.requests}
@@ -72,7 +66,7 @@ def test_the_agent_cannot_read_the_telemetry_credentials(
 ) -> None:
     done = runner.run(
         [bash("echo key=[$LANGFUSE_SECRET_KEY]", Usage(10, 5)), text("ok", Usage(10, 5))],
-        **_langfuse_env(receiver.url),
+        **langfuse_env(receiver.url),
     )
     assert done.code == 0, done.stderr
     assert done.of_type("tool_result")[0]["content"] == "key=[]"
@@ -129,7 +123,7 @@ def test_traceparent_makes_the_session_a_child_of_the_callers_span(
 ) -> None:
     trace_id, parent_id = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
     done = runner.run(
-        SCRIPT, **_langfuse_env(receiver.url), TRACEPARENT=f"00-{trace_id}-{parent_id}-01"
+        SCRIPT, **langfuse_env(receiver.url), TRACEPARENT=f"00-{trace_id}-{parent_id}-01"
     )
     assert done.code == 0, done.stderr
     spans = receiver.spans("/api/public/otel/v1/traces")
@@ -137,12 +131,6 @@ def test_traceparent_makes_the_session_a_child_of_the_callers_span(
     assert root.trace_id.hex() == trace_id
     assert root.parent_span_id.hex() == parent_id
     assert {s.trace_id.hex() for s in spans} == {trace_id}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.mark.parametrize(
@@ -160,9 +148,9 @@ def test_a_broken_backend_never_fails_or_holds_the_session(
     runner: Runner, mode: str | int, expect: str
 ) -> None:
     backend = None if mode == "refused" else OTLPHttpReceiver(mode=mode)
-    url = backend.url if backend else f"http://127.0.0.1:{_free_port()}"
+    url = backend.url if backend else f"http://127.0.0.1:{free_port()}"
     try:
-        done = runner.run(SCRIPT, **_langfuse_env(url))
+        done = runner.run(SCRIPT, **langfuse_env(url))
     finally:
         if backend:
             backend.stop()
@@ -176,11 +164,24 @@ def test_a_broken_backend_never_fails_or_holds_the_session(
     warnings = [line for line in done.stderr.splitlines() if "telemetry:" in line]
     failures = [line for line in warnings if "export to" in line and "failed" in line]
     assert len(failures) <= 1, failures
-    # A hung backend may have stored what it was sent: not confirmed; the others said no.
-    word = "not confirmed" if mode == "hang" else "not delivered"
     lost = [line for line in warnings if "not delivered" in line or "not confirmed" in line]
-    assert len(lost) == 1, warnings
-    assert f"5 of 5 spans were {word}" in lost[0]
+    if mode == "hang":
+        # A hung backend may have stored what it was sent (not confirmed); what was still
+        # queued behind the hung request when the budget ran out was never sent (not
+        # delivered). How the five spans split depends on the machine's load; none arrived.
+        counts = {
+            word: sum(
+                int(m.group(1))
+                for line in lost
+                if (m := re.search(rf"(\d+) of 5 spans were {word}", line))
+            )
+            for word in ("not confirmed", "not delivered")
+        }
+        assert counts["not confirmed"] >= 1, warnings
+        assert counts["not confirmed"] + counts["not delivered"] == 5, warnings
+    else:  # the others said no: nothing is in doubt
+        assert len(lost) == 1, warnings
+        assert "5 of 5 spans were not delivered" in lost[0]
     assert expect in done.stderr
     assert SECRET not in done.stderr
 

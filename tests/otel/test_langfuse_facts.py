@@ -13,9 +13,9 @@ import pytest
 
 from tests.e2e.harness import Finished, Runner
 from tests.langfuse_view import Trace, langfuse_trace, scoped_spans
-from tests.otel.test_export_e2e import BASIC, _langfuse_env
-from tests.otel.test_tracing_e2e import SUBAGENT_SCRIPT
 from tests.otlp_receiver import OTLPHttpReceiver
+from tests.support.backends import BASIC, langfuse_env
+from tests.support.scripts import SUBAGENT_SCRIPT
 
 LANGFUSE_PATH = "/api/public/otel/v1/traces"
 pytestmark = pytest.mark.e2e
@@ -25,7 +25,7 @@ def _run(runner: Runner, mode: str) -> tuple[Finished, Trace]:
     receiver = OTLPHttpReceiver(auth=BASIC)
     try:
         env = {
-            **_langfuse_env(receiver.url),
+            **langfuse_env(receiver.url),
             "USER_ID": "user-9",
             "NAMESPACE": "ns",
             "PROJECT_NAME": "proj",

@@ -18,8 +18,8 @@ import pytest
 from runner.offline import Failure, Reply, Text, ToolUse, Usage, bash, text
 from tests.e2e.harness import Finished, Runner, expected_cost
 from tests.langfuse_view import Trace, langfuse_trace
-from tests.otel.test_export_e2e import BASIC, _langfuse_env
 from tests.otlp_receiver import OTLPHttpReceiver
+from tests.support.backends import BASIC, langfuse_env
 
 LANGFUSE_PATH = "/api/public/otel/v1/traces"
 TOOLS = [
@@ -86,7 +86,7 @@ def _run(runner: Runner, case: Case, mode: str) -> tuple[Finished, Trace]:
     receiver = OTLPHttpReceiver(auth=BASIC)
     try:
         env: dict[str, Any] = {
-            **_langfuse_env(receiver.url),
+            **langfuse_env(receiver.url),
             "USER_ID": "user-9",
             "NAMESPACE": "ns",
             "PROJECT_NAME": "proj",
@@ -286,7 +286,7 @@ def test_langfuse_sdk_path_exits_within_the_budget_when_the_host_hangs(runner: R
         # LANGFUSE_TIMEOUT=30: an exit that waited for the SDK would take 30 s, not the budget's 2.
         done = runner.run(
             TOOLS,
-            **_langfuse_env(host.url),
+            **langfuse_env(host.url),
             TELEMETRY_MODE="langfuse-sdk",
             LANGFUSE_TIMEOUT="30",
         )

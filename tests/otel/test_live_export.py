@@ -12,8 +12,8 @@ from pathlib import Path
 
 from runner.offline import Usage, bash, text
 from tests.e2e.harness import Runner, expected_cost
-from tests.otel.test_export_e2e import BASIC, _langfuse_env
 from tests.otlp_receiver import OTLPHttpReceiver, attributes
+from tests.support.backends import BASIC, langfuse_env
 
 LANGFUSE_PATH = "/api/public/otel/v1/traces"
 
@@ -42,7 +42,7 @@ def test_a_sigkill_loses_only_what_was_still_running(runner: Runner) -> None:
         text("never", Usage(1, 1)),
     ]
     receiver = OTLPHttpReceiver(auth=BASIC)
-    running = runner.start(script, **_langfuse_env(receiver.url))
+    running = runner.start(script, **langfuse_env(receiver.url))
     try:
         running.wait_until(lambda: len(running.server.message_calls) >= 3, timeout=60)
         running.wait_until(lambda: running.server.in_flight >= 1, timeout=30)  # call 4 is open
@@ -87,7 +87,7 @@ def test_the_first_call_reaches_the_backend_before_the_session_ends(runner: Runn
     script = [bash(f"echo {i}", Usage(50, 10), delay_s=1.0) for i in range(5)]
     script.append(text("Done.", Usage(50, 10), delay_s=1.0))
     receiver = OTLPHttpReceiver(auth=BASIC)
-    running = runner.start(script, **_langfuse_env(receiver.url))
+    running = runner.start(script, **langfuse_env(receiver.url))
     try:
         running.wait_until(
             lambda: any(s.name.startswith("chat ") for s in receiver.spans(LANGFUSE_PATH)),

@@ -17,16 +17,22 @@ import pytest
 
 from runner.offline import Usage, bash, text
 from tests.e2e.harness import Finished, Runner
-from tests.otel.test_export_e2e import BASIC, PUBLIC, SECRET, _free_port
 from tests.otlp_receiver import OTLPHttpReceiver, attributes
+from tests.support.backends import (
+    BASIC,
+    LANGFUSE_PATH,
+    MLFLOW_EXPERIMENT,
+    MLFLOW_TOKEN,
+    SECRET,
+    both_backends,
+    free_port,
+    mlflow_receiver,
+)
+from tests.support.scripts import EXPORT_SCRIPT as SCRIPT
 
 pytestmark = pytest.mark.e2e
 
-SCRIPT = [bash("echo hi", Usage(100, 20, 0, 300)), text("Done.", Usage(50, 10, 300))]
 SPANS = 5  # session, query, two chats, one tool
-EXPERIMENT = "7"
-TOKEN = "mlflow-token-SECRET-424242"
-LANGFUSE_PATH = "/api/public/otel/v1/traces"
 
 
 @pytest.fixture
@@ -38,32 +44,9 @@ def langfuse() -> Iterator[OTLPHttpReceiver]:
 
 @pytest.fixture
 def mlflow() -> Iterator[OTLPHttpReceiver]:
-    r = _mlflow()
+    r = mlflow_receiver()
     yield r
     r.stop()
-
-
-def _mlflow(mode: str | int = "ok") -> OTLPHttpReceiver:
-    return OTLPHttpReceiver(
-        mode=mode,
-        auth=f"Bearer {TOKEN}",
-        required_headers={"x-mlflow-experiment-id": EXPERIMENT},
-        not_found=("/v1/metrics",),
-    )
-
-
-def _both(langfuse_url: str, mlflow_url: str, budget: str = "3") -> dict[str, str | None]:
-    return {
-        "OTEL_SDK_DISABLED": None,
-        "RUNNER_EXIT_BUDGET": budget,
-        "OBSERVABILITY_BACKENDS": "langfuse,mlflow",
-        "LANGFUSE_PUBLIC_KEY": PUBLIC,
-        "LANGFUSE_SECRET_KEY": SECRET,
-        "LANGFUSE_BASE_URL": langfuse_url,
-        "MLFLOW_TRACKING_URI": mlflow_url,
-        "MLFLOW_EXPERIMENT_ID": EXPERIMENT,
-        "MLFLOW_TRACKING_TOKEN": TOKEN,
-    }
 
 
 def _telemetry_lines(done: Finished) -> list[str]:
@@ -81,17 +64,17 @@ def test_the_fake_mlflow_refuses_what_mlflow_refuses(mlflow: OTLPHttpReceiver) -
         except urllib.error.HTTPError as error:
             return error.code
 
-    auth = {"Authorization": f"Bearer {TOKEN}"}
+    auth = {"Authorization": f"Bearer {MLFLOW_TOKEN}"}
     assert post("/v1/traces", auth) == 400
-    assert post("/v1/traces", {**auth, "x-mlflow-experiment-id": EXPERIMENT}) == 200
-    assert post("/v1/metrics", {**auth, "x-mlflow-experiment-id": EXPERIMENT}) == 404
-    assert post("/v1/traces", {"x-mlflow-experiment-id": EXPERIMENT}) == 401
+    assert post("/v1/traces", {**auth, "x-mlflow-experiment-id": MLFLOW_EXPERIMENT}) == 200
+    assert post("/v1/metrics", {**auth, "x-mlflow-experiment-id": MLFLOW_EXPERIMENT}) == 404
+    assert post("/v1/traces", {"x-mlflow-experiment-id": MLFLOW_EXPERIMENT}) == 401
 
 
 def test_langfuse_and_mlflow_each_receive_every_span_with_their_own_headers(
     runner: Runner, langfuse: OTLPHttpReceiver, mlflow: OTLPHttpReceiver
 ) -> None:
-    done = runner.run(SCRIPT, **_both(langfuse.url, mlflow.url))
+    done = runner.run(SCRIPT, **both_backends(langfuse.url, mlflow.url))
 
     assert done.code == 0, done.stderr
     at_langfuse = langfuse.spans(LANGFUSE_PATH)
@@ -107,7 +90,7 @@ def test_langfuse_and_mlflow_each_receive_every_span_with_their_own_headers(
         assert "x-mlflow-experiment-id" not in request.headers
     for request in mlflow.requests:
         assert request.status == 200
-        assert request.headers["x-mlflow-experiment-id"] == EXPERIMENT
+        assert request.headers["x-mlflow-experiment-id"] == MLFLOW_EXPERIMENT
         assert request.headers["content-type"] == "application/x-protobuf"
         assert request.headers.get("content-encoding") == "gzip"
         assert "x-langfuse-ingestion-version" not in request.headers
@@ -117,7 +100,7 @@ def test_langfuse_and_mlflow_each_receive_every_span_with_their_own_headers(
     assert any(f"{SPANS} spans delivered to langfuse (" in line for line in lines), lines
     assert any(f"{SPANS} spans delivered to mlflow (" in line for line in lines), lines
     assert "not delivered" not in done.stderr and "not confirmed" not in done.stderr
-    for secret in (SECRET, TOKEN):
+    for secret in (SECRET, MLFLOW_TOKEN):
         assert secret not in done.stderr and secret not in done.stdout_raw
 
 
@@ -127,7 +110,7 @@ def test_the_agent_cannot_read_the_mlflow_credentials(
     probe = "echo t=[$MLFLOW_TRACKING_TOKEN] p=[$MLFLOW_TRACKING_PASSWORD] u=[$MLFLOW_TRACKING_URI]"
     done = runner.run(
         [bash(probe, Usage(10, 5)), text("ok", Usage(10, 5))],
-        **_both(langfuse.url, mlflow.url),
+        **both_backends(langfuse.url, mlflow.url),
         MLFLOW_TRACKING_PASSWORD="pw-SECRET-1",
         MLFLOW_TRACKING_USERNAME="alice",
     )
@@ -145,9 +128,12 @@ def test_a_collector_endpoint_can_be_one_more_destination_and_keeps_its_headers_
     would otherwise get the collector's token)."""
     collector = OTLPHttpReceiver(auth="Bearer collector-token-123")
     open_mlflow = OTLPHttpReceiver(
-        required_headers={"x-mlflow-experiment-id": EXPERIMENT}, not_found=("/v1/metrics",)
+        required_headers={"x-mlflow-experiment-id": MLFLOW_EXPERIMENT}, not_found=("/v1/metrics",)
     )
-    env = {**_both(langfuse.url, open_mlflow.url), "OBSERVABILITY_BACKENDS": "otlp,langfuse,mlflow"}
+    env = {
+        **both_backends(langfuse.url, open_mlflow.url),
+        "OBSERVABILITY_BACKENDS": "otlp,langfuse,mlflow",
+    }
     del env["MLFLOW_TRACKING_TOKEN"]
     try:
         done = runner.run(
@@ -182,15 +168,17 @@ def test_one_destination_down_or_hanging_costs_the_other_nothing(
     parallel it has the whole budget. The exporter timeout is 30 s, so a shutdown that waited
     on the broken backend would take that long."""
     healthy = (
-        OTLPHttpReceiver(mode="slow:1", auth=BASIC) if broken == "mlflow" else _mlflow("slow:1")
+        OTLPHttpReceiver(mode="slow:1", auth=BASIC)
+        if broken == "mlflow"
+        else mlflow_receiver("slow:1")
     )
     hung = None if mode == "refused" else OTLPHttpReceiver(mode="hang")
-    broken_url = hung.url if hung else f"http://127.0.0.1:{_free_port()}"
+    broken_url = hung.url if hung else f"http://127.0.0.1:{free_port()}"
     urls = (broken_url, healthy.url) if broken == "langfuse" else (healthy.url, broken_url)
     try:
         done = runner.run(
             SCRIPT,
-            **_both(*urls, budget="3"),
+            **both_backends(*urls, budget="3"),
             OTEL_EXPORTER_OTLP_TIMEOUT="30",
             OTEL_BSP_SCHEDULE_DELAY="60000",
         )
@@ -220,12 +208,12 @@ def test_spans_sent_but_unanswered_when_the_budget_ran_out_are_not_confirmed_not
     """A slow MLflow stores the batch after the runner has given up waiting: the runner says
     `not confirmed`, never `not delivered`, and the receiver does hold every span. Langfuse
     answering 503 at the same time is `not delivered`, with its reason."""
-    slow_mlflow = _mlflow(mode="slow:6")
+    slow_mlflow = mlflow_receiver(mode="slow:6")
     failing_langfuse = OTLPHttpReceiver(mode=503)
     try:
         done = runner.run(
             SCRIPT,
-            **_both(failing_langfuse.url, slow_mlflow.url, budget="2"),
+            **both_backends(failing_langfuse.url, slow_mlflow.url, budget="2"),
             OTEL_BSP_SCHEDULE_DELAY="60000",  # one batch, at exit
         )
         deadline = time.monotonic() + 30
@@ -250,7 +238,7 @@ def test_spans_sent_but_unanswered_when_the_budget_ran_out_are_not_confirmed_not
 def test_a_bad_mlflow_setting_is_one_warning_and_langfuse_goes_on(
     runner: Runner, langfuse: OTLPHttpReceiver
 ) -> None:
-    env = _both(langfuse.url, "databricks")
+    env = both_backends(langfuse.url, "databricks")
     done = runner.run(SCRIPT, **env)
     assert done.code == 0, done.stderr
     lines = [line for line in done.stderr.splitlines() if "MLFLOW_TRACKING_URI" in line]
@@ -269,7 +257,7 @@ def test_mlflow_answering_404_on_metrics_names_the_status_and_the_fix(
         RUNNER_EXIT_BUDGET="3",
         OTEL_EXPORTER_OTLP_ENDPOINT=mlflow.url,
         OTEL_EXPORTER_OTLP_HEADERS=(
-            f"x-mlflow-experiment-id={EXPERIMENT},Authorization=Bearer%20{TOKEN}"
+            f"x-mlflow-experiment-id={MLFLOW_EXPERIMENT},Authorization=Bearer%20{MLFLOW_TOKEN}"
         ),
     )
     assert done.code == 0, done.stderr
@@ -280,7 +268,7 @@ def test_mlflow_answering_404_on_metrics_names_the_status_and_the_fix(
     assert "failed (HTTP 404)" in lines[0]
     assert "MLflow and Langfuse ingest traces only" in lines[0]
     assert "OTEL_METRICS_EXPORTER=none" in lines[0]
-    assert "(failed)" not in done.stderr and TOKEN not in done.stderr
+    assert "(failed)" not in done.stderr and MLFLOW_TOKEN not in done.stderr
 
 
 def test_a_traces_endpoint_alone_sends_no_metrics_anywhere_and_exits_at_once(

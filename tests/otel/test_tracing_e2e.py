@@ -10,16 +10,11 @@ import pytest
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.trace import StatusCode
 
-from runner.offline import Failure, Reply, ToolUse, Usage, bash, text
+from runner.offline import Failure, bash, text
 from tests.e2e.harness import expected_cost
 from tests.otel.conftest import RunTraced
+from tests.support.scripts import SUBAGENT_SCRIPT, TWO_BASH, U1, U2, U3
 
-U1 = Usage(input_tokens=1200, output_tokens=85, cache_creation_input_tokens=3400)
-U2 = Usage(input_tokens=180, output_tokens=42, cache_read_input_tokens=3400)
-U3 = Usage(
-    input_tokens=95, output_tokens=38, cache_read_input_tokens=3620, cache_creation_input_tokens=7
-)
-TWO_BASH = [bash("echo one", U1, say="Starting."), bash("echo two", U2), text("Done.", U3)]
 EVERY_SPAN = {
     "langfuse.session.id": "traced-session",
     "session.id": "traced-session",
@@ -201,27 +196,6 @@ def test_two_turn_interactive_session_gives_one_query_span_per_turn_in_one_trace
             outcome.cost_usd, abs=1e-9
         )
     assert [len([c for c in t.children(q) if c.name.startswith("chat")]) for q in queries] == [1, 2]
-
-
-SUBAGENT_SCRIPT = [
-    Reply(
-        content=(
-            ToolUse(
-                "Agent",
-                {
-                    "description": "sub task",
-                    "prompt": "SUBTASK: run echo",
-                    "subagent_type": "general-purpose",
-                },
-            ),
-        ),
-        usage=Usage(100, 20, 0, 50),
-    ),
-    bash("echo sub-out", Usage(30, 11, 5, 0), match="SUBTASK"),
-    text("sub done", Usage(40, 12, 6, 0), match="sub-out"),
-    text("Waiting for the agent.", Usage(300, 40, 70, 5), match="Async agent launched"),
-    text("All done.", Usage(301, 41, 71, 6)),
-]
 
 
 def test_a_subagent_nests_under_its_tool_call_with_its_own_calls_and_tools(

@@ -278,7 +278,34 @@ messages = st.one_of(
     ),
     st.builds(lambda: SystemMessage("status", {"status": "requesting"})),
     st.builds(
-        lambda tid: SystemMessage("task_started", {"task_id": "a1", "tool_use_id": tid}), tool_ids
+        lambda task, tid, background: SystemMessage(
+            "task_started",
+            {
+                "task_id": task,
+                "tool_use_id": tid,
+                "is_backgrounded": background,
+                "task_type": "local_agent",
+            },
+        ),
+        st.sampled_from(["a1", "a2"]),
+        tool_ids,
+        st.sampled_from([True, False, None]),
+    ),
+    st.builds(
+        lambda task, status: SystemMessage(
+            "task_notification", {"task_id": task, "status": status, "tool_use_id": "t1"}
+        ),
+        st.sampled_from(["a1", "a2"]),
+        st.sampled_from(["completed", "failed"]),
+    ),
+    st.builds(
+        lambda task, patch: SystemMessage("task_updated", {"task_id": task, "patch": patch}),
+        st.sampled_from(["a1", "a2"]),
+        st.sampled_from([{"status": "completed"}, {"status": "killed"}, {"is_backgrounded": True}]),
+    ),
+    st.builds(
+        lambda state: SystemMessage("session_state_changed", {"state": state}),
+        st.sampled_from(["idle", "running", "requires_action"]),
     ),
     st.builds(lambda: ResultMessage("success", 1, 1, False, 1, "sdk", total_cost_usd=0.1)),
     st.builds(OddMessage),

@@ -11,8 +11,8 @@ import pytest
 
 from runner.offline import Reply, ToolUse, Usage, bash, text
 from tests.e2e.harness import Finished, Runner
-from tests.otel.test_export_e2e import BASIC, _langfuse_env
 from tests.otlp_receiver import OTLPHttpReceiver, attributes
+from tests.support.backends import BASIC, langfuse_env
 
 LANGFUSE_PATH = "/api/public/otel/v1/traces"
 
@@ -39,7 +39,7 @@ def test_five_concurrent_runners_deliver_every_span_to_one_receiver(
             script.append(text("done", Usage(20, 5)))
             done = Runner(roots[i]).run(
                 script,
-                **_langfuse_env(receiver.url),
+                **langfuse_env(receiver.url),
                 SESSION_ID=f"load-{i}",
                 RUNNER_LOG_LEVEL="INFO",
             )
@@ -78,7 +78,7 @@ def test_two_hundred_tools_and_ten_megabytes_of_output_are_all_traced(runner: Ru
     try:
         done = runner.run(
             script,
-            **_langfuse_env(receiver.url),
+            **langfuse_env(receiver.url),
             TIMEOUT="600",
             OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT="true",
         )
@@ -119,7 +119,7 @@ def test_hostile_tool_output_and_prompts_never_crash_or_leak(runner: Runner, cap
     try:
         done = runner.run(
             [bash(HOSTILE_OUTPUT, Usage(30, 8)), text(f"I saw {PLANTED['aws']}", Usage(30, 8))],
-            **_langfuse_env(receiver.url),
+            **langfuse_env(receiver.url),
             PROMPT=prompt,
             OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=capture,
         )

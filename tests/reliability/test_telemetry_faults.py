@@ -10,8 +10,8 @@ import pytest
 
 from runner.offline import Usage, bash, text
 from tests.e2e.harness import Runner
-from tests.otel.test_export_e2e import BASIC, SECRET, _free_port, _langfuse_env
 from tests.otlp_receiver import OTLPHttpReceiver, attributes
+from tests.support.backends import BASIC, SECRET, free_port, langfuse_env
 
 SCRIPT = [bash("echo hi", Usage(100, 20, 0, 300)), text("Done.", Usage(50, 10, 300))]
 BUDGET = 2
@@ -32,7 +32,7 @@ def test_more_backend_faults_never_fail_or_hold_the_session(
     backend = OTLPHttpReceiver(mode="ok" if mode == "tls" else mode)
     url = backend.url.replace("http://", "https://") if mode == "tls" else backend.url
     try:
-        done = runner.run(SCRIPT, **{**_langfuse_env(url), "RUNNER_EXIT_BUDGET": str(BUDGET)})
+        done = runner.run(SCRIPT, **{**langfuse_env(url), "RUNNER_EXIT_BUDGET": str(BUDGET)})
     finally:
         backend.stop()
     assert done.code == 0, done.stderr
@@ -55,7 +55,7 @@ def test_a_backend_down_then_back_receives_what_came_after_and_the_report_counts
     steps = [bash(f"echo step-{i}", Usage(50, 10), delay_s=0.3) for i in range(6)]
     session = runner.start(
         [*steps, text("Done.", Usage(50, 10))],
-        **_langfuse_env(backend.url),
+        **langfuse_env(backend.url),
         OTEL_BSP_SCHEDULE_DELAY="100",
     )
     try:
@@ -89,7 +89,7 @@ def test_model_errors_exit_3_with_the_trace_exported_and_the_root_in_error(
     try:
         from runner.offline import Failure
 
-        done = runner.run([Failure(status)] * 8, **_langfuse_env(receiver.url))
+        done = runner.run([Failure(status)] * 8, **langfuse_env(receiver.url))
     finally:
         receiver.stop()
     assert done.code == 3, done.stderr
@@ -104,7 +104,7 @@ def test_a_stream_cut_mid_response_ends_in_error_with_the_trace_exported(runner:
     cut = Reply(content=(Text("partial"), Text("never")), usage=Usage(10, 5), cut_after_blocks=1)
     receiver = OTLPHttpReceiver(auth=BASIC)
     try:
-        done = runner.run([cut] * 8, **_langfuse_env(receiver.url))
+        done = runner.run([cut] * 8, **langfuse_env(receiver.url))
     finally:
         receiver.stop()
     assert done.code in (1, 3), done.stderr
@@ -121,7 +121,7 @@ def test_the_cli_killed_mid_session_ends_the_session_with_the_trace_exported(
     receiver = OTLPHttpReceiver(auth=BASIC)
     try:
         session = runner.start(
-            [text("slow", Usage(10, 5), delay_s=30)], **_langfuse_env(receiver.url)
+            [text("slow", Usage(10, 5), delay_s=30)], **langfuse_env(receiver.url)
         )
         session.wait_until(lambda: session.server.in_flight == 1)
         children = _children(session.proc.pid)
@@ -142,7 +142,7 @@ def test_sigterm_exports_the_trace_with_an_interrupted_root(runner: Runner) -> N
     receiver = OTLPHttpReceiver(auth=BASIC)
     try:
         session = runner.start(
-            [text("slow", Usage(10, 5), delay_s=30)], **_langfuse_env(receiver.url)
+            [text("slow", Usage(10, 5), delay_s=30)], **langfuse_env(receiver.url)
         )
         session.wait_until(lambda: session.server.in_flight == 1)
         session.proc.send_signal(signal.SIGTERM)
@@ -158,7 +158,7 @@ def test_timeout_and_idle_exports_the_trace_with_an_error_root(runner: Runner) -
     receiver = OTLPHttpReceiver(auth=BASIC)
     try:
         timed_out = runner.run(
-            [text("slow", Usage(10, 5), delay_s=30)], **_langfuse_env(receiver.url), TIMEOUT="1"
+            [text("slow", Usage(10, 5), delay_s=30)], **langfuse_env(receiver.url), TIMEOUT="1"
         )
         _assert_root_error(receiver, "timeout")
         receiver.requests.clear()
@@ -167,7 +167,7 @@ def test_timeout_and_idle_exports_the_trace_with_an_error_root(runner: Runner) -
             stdin=True,
             INTERACTIVE="true",
             IDLE_TIMEOUT="1",
-            **_langfuse_env(receiver.url),
+            **langfuse_env(receiver.url),
         ).finish()
         _assert_root_error(receiver, "idle_timeout")
     finally:
@@ -206,7 +206,7 @@ def _assert_root_error(receiver: OTLPHttpReceiver, error_type: str) -> None:
 
 
 def test_an_unused_port_is_refused_quickly(runner: Runner) -> None:
-    env = {**_langfuse_env(f"http://127.0.0.1:{_free_port()}"), "RUNNER_EXIT_BUDGET": "1"}
+    env = {**langfuse_env(f"http://127.0.0.1:{free_port()}"), "RUNNER_EXIT_BUDGET": "1"}
     done = runner.run(SCRIPT, **env)
     # Budget 1 s (+3 for a loaded machine); the OTel SDK's retries on a refused port take 7.6 s.
     assert done.code == 0 and done.exit_after_end_s is not None and done.exit_after_end_s <= 4

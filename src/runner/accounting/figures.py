@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from runner.accounting.pricing import CallCost
+from runner.accounting.pricing import CallCost, usd
 from runner.accounting.usage import Usage
 
 Thread = str | None
@@ -74,8 +74,8 @@ class Figures:
         return cls(
             calls=len(calls),
             usage=usage,
-            cost_usd=sum(c.cost_usd for c in calls),
-            cache_savings_usd=sum(c.cache_savings_usd for c in calls),
+            cost_usd=usd(sum(c.cost_usd for c in calls)),
+            cache_savings_usd=usd(sum(c.cache_savings_usd for c in calls)),
         )
 
     @property

@@ -63,6 +63,16 @@ class ModelPrice:
         return chosen
 
 
+USD_DIGITS = 12
+"""Every derived dollar figure is rounded once, where it is made, to this many decimals: float
+noise such as 0.000065999999999999999 then reads as 6.6e-05 in Langfuse, MLflow and stdout."""
+
+
+def usd(value: float) -> float:
+    """A dollar figure as it is stored and shown everywhere."""
+    return round(value, USD_DIGITS)
+
+
 @dataclass(frozen=True, slots=True)
 class CallCost:
     """A call's cost in USD, by usage kind (the keys Langfuse's Claude prices use)."""
@@ -81,7 +91,7 @@ class CallCost:
 
     @property
     def total(self) -> float:
-        return (
+        return usd(
             self.input
             + self.output
             + self.cache_read
@@ -236,12 +246,12 @@ def price(model: str | None, usage: Usage) -> CallCost | None:
     cache_write_1h = usage.cache_creation_1h_input_tokens * rates.cache_write_1h / 1e6
     cached = usage.cache_read_input_tokens + usage.cache_creation_input_tokens
     return CallCost(
-        input=usage.input_tokens * rates.input / 1e6,
-        output=usage.output_tokens * rates.output / 1e6,
-        cache_read=cache_read,
-        cache_write=cache_write,
-        cache_write_1h=cache_write_1h,
-        cache_savings=cached * rates.input / 1e6 - (cache_read + cache_write + cache_write_1h),
+        input=usd(usage.input_tokens * rates.input / 1e6),
+        output=usd(usage.output_tokens * rates.output / 1e6),
+        cache_read=usd(cache_read),
+        cache_write=usd(cache_write),
+        cache_write_1h=usd(cache_write_1h),
+        cache_savings=usd(cached * rates.input / 1e6 - (cache_read + cache_write + cache_write_1h)),
     )
 
 

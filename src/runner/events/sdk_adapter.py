@@ -40,6 +40,7 @@ from runner.events.types import (
     RequestSent,
     RunnerEvent,
     SessionInitialized,
+    SessionStateChanged,
     SubagentStarted,
     TaskFinished,
     TaskStarted,
@@ -50,6 +51,10 @@ from runner.events.types import (
     ToolStarted,
     text_of,
 )
+
+TERMINAL_TASK_STATUSES = ("completed", "failed", "killed")
+"""A `task_updated` patch with one of these statuses ends the task (the CLI may send it without
+a `task_notification`)."""
 
 
 class EventAdapter:
@@ -91,8 +96,14 @@ class EventAdapter:
         at = time.time_ns() if at_ns is None else at_ns
         name = data.get("hook_event_name")
         agent_id = _str(data.get("agent_id"))
+        if agent_id and not self.subagents.resolved(agent_id):
+            self.subagents.hold(agent_id, data, at)  # replayed once its thread is known
+            return []
         thread = self.subagents.thread_of(agent_id)
         tool_use_id = _str(data.get("tool_use_id"))
+        main_agent_tool = agent_id is None and data.get("tool_name") in AGENT_TOOLS
+        if name == "PreToolUse" and tool_use_id and main_agent_tool:
+            self.subagents.requested(tool_use_id)  # its hook may come before its message
         if name == "PreToolUse" and tool_use_id:
             return [
                 ToolStarted(
@@ -138,8 +149,15 @@ class EventAdapter:
         return self.subagents.due(time.time_ns() if at_ns is None else at_ns)
 
     def settle(self, at_ns: int | None = None) -> list[RunnerEvent]:
-        """At a query's end: every stopped subagent with what its transcript holds now."""
-        return self.subagents.settle(time.time_ns() if at_ns is None else at_ns)
+        """At a query's end: hooks still held (their subagent never paired), then every
+        stopped subagent with what its transcript holds now."""
+        at = time.time_ns() if at_ns is None else at_ns
+        held = self._replay(self.subagents.release_all())
+        return [*held, *self.subagents.settle(at)]
+
+    def _replay(self, held: list[tuple[dict[str, Any], int]]) -> list[RunnerEvent]:
+        """Held hooks, now that their subagent's thread is known, in their order."""
+        return [event for data, at in held for event in self.from_hook(data, at)]
 
     # --- messages ------------------------------------------------------------------------
 
@@ -283,14 +301,35 @@ class EventAdapter:
                     at_ns=at,
                 )
             ]
+        if subtype == "session_state_changed" and _str(data.get("state")):
+            return [SessionStateChanged(state=str(data["state"]), at_ns=at)]
         task_id = _str(data.get("task_id"))
         if subtype == "task_started" and task_id:
             tool_use_id = _str(data.get("tool_use_id"))
-            if tool_use_id:
-                self.subagents.task_started(task_id, tool_use_id)
-            return [TaskStarted(task_id=task_id, tool_use_id=tool_use_id, at_ns=at)]
+            background = data.get("is_backgrounded")
+            started = TaskStarted(
+                task_id=task_id,
+                tool_use_id=tool_use_id,
+                background=background if isinstance(background, bool) else None,
+                task_type=_str(data.get("task_type")),
+                at_ns=at,
+            )
+            held = self.subagents.task_started(task_id, tool_use_id) if tool_use_id else []
+            return [started, *self._replay(held)]
+        if subtype == "task_updated" and task_id:
+            patch = data.get("patch")
+            patch = patch if isinstance(patch, dict) else {}
+            events: list[RunnerEvent] = []
+            if patch.get("is_backgrounded") is True:
+                events.append(
+                    TaskStarted(task_id=task_id, tool_use_id=None, background=True, at_ns=at)
+                )
+            status = _str(patch.get("status"))
+            if status in TERMINAL_TASK_STATUSES:
+                events.append(TaskFinished(task_id=task_id, status=status, at_ns=at))
+            return events
         if subtype == "task_notification" and task_id:
-            return [TaskFinished(task_id=task_id, at_ns=at)]
+            return [TaskFinished(task_id=task_id, status=_str(data.get("status")), at_ns=at)]
         if subtype == "api_retry":
             return [
                 ApiRetry(

@@ -209,16 +209,36 @@ class Compacted:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class TaskStarted:
-    """A background task (a subagent) started for a tool call."""
+    """A task (a subagent, a background shell) started for a tool call (`task_started`); sent
+    again with `background=True` when a foreground task moves to the background (a
+    `task_updated` patch)."""
 
     task_id: str
     tool_use_id: str | None
+    background: bool | None
+    """`is_backgrounded`: only a background task's end earns the main thread a further turn.
+    None: the CLI did not say (older CLIs)."""
+    task_type: str | None = None
+    """`local_agent` (a subagent), `local_workflow`, `local_bash` (a background shell), ..."""
     at_ns: int
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class TaskFinished:
+    """A task reached a terminal status (`task_notification`, or a `task_updated` patch: the
+    CLI may send both, or only one)."""
+
     task_id: str
+    status: str | None
+    at_ns: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SessionStateChanged:
+    """Claude Code's own word on its session (`session_state_changed`): `running`, `idle` (no
+    turn under way or owed, no background task left), `requires_action`."""
+
+    state: str
     at_ns: int
 
 
@@ -334,6 +354,7 @@ RunnerEvent = (
     | SubagentFinished
     | TaskStarted
     | TaskFinished
+    | SessionStateChanged
     | ApiRetry
     | QueryResult
     | CompactionStarted

@@ -59,6 +59,7 @@ from runner.events.types import (
     RequestSent,
     RunnerEvent,
     SessionInitialized,
+    SessionStateChanged,
     SubagentCall,
     SubagentFinished,
     SubagentStarted,
@@ -193,6 +194,7 @@ class Ledger:
                 | ToolResult()
                 | TaskStarted()
                 | TaskFinished()
+                | SessionStateChanged()
                 | ApiRetry()
                 | CompactionStarted()
                 | Compacted()
@@ -422,7 +424,9 @@ class Ledger:
         for n, (call, requested, answered) in enumerate(held):
             if parts is not None:
                 call = replace(
-                    call, cost=pricing.CallCost(unsplit=parts[n]), cost_source="reported_share"
+                    call,
+                    cost=pricing.CallCost(unsplit=pricing.usd(parts[n])),
+                    cost_source="reported_share",
                 )
             out.extend(self._add(query, call, at_ns, requested, answered))
         return out

@@ -65,7 +65,7 @@ def figures(
     if reported is not None:
         gap = reported - total.cost_usd
         if abs(gap) > max(COST_TOLERANCE_USD, reported * 1e-9):
-            difference = gap
+            difference = pricing.usd(gap)
     threads = list(dict.fromkeys(c.thread for c in calls if c.thread is not None))
     by_model: dict[str, list[LedgerCall]] = {}
     for call in calls:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import random
 import threading
 import time
 from dataclasses import dataclass, field
@@ -20,6 +21,18 @@ from typing import Any
 from runner.offline.script import Block, Failure, Reply, Script, Step, Text, ToolUse
 
 DEFAULT_MODEL = "claude-sonnet-4-5"
+
+
+@dataclass(frozen=True)
+class Jitter:
+    """Seeded random delays: before each answer (up to `answer_s`) and between the events of a
+    stream (up to `event_s`), so tests meet the orders a real model's timing makes between
+    Claude Code's messages, hooks, transcripts and task notices. The same seed draws the same
+    delays in the same order of requests."""
+
+    seed: int
+    answer_s: float = 0.3
+    event_s: float = 0.03
 
 
 @dataclass
@@ -69,12 +82,20 @@ class OfflineMessagesServer:
     """Serves a `Script` on 127.0.0.1; use as a context manager or call start()/stop()."""
 
     def __init__(
-        self, script: Script | list[Step], *, port: int = 0, api_key: str | None = None
+        self,
+        script: Script | list[Step],
+        *,
+        port: int = 0,
+        api_key: str | None = None,
+        jitter: Jitter | None = None,
     ) -> None:
         """`api_key`: when set, every request must carry it (`x-api-key`, or a bearer
-        token) or is answered 401 `authentication_error`, as the real API does."""
+        token) or is answered 401 `authentication_error`, as the real API does. `jitter`:
+        seeded random delays (see `Jitter`)."""
         self.script = script if isinstance(script, Script) else Script(list(script))
         self.api_key = api_key
+        self.jitter = jitter
+        self._random = random.Random(jitter.seed if jitter else 0)
         self.served: list[ServedCall] = []
         self._taken = [False] * len(self.script.steps)
         self._lock = threading.Lock()
@@ -149,6 +170,14 @@ class OfflineMessagesServer:
     def _record(self, call: ServedCall) -> None:
         with self._lock:
             self.served.append(call)
+
+    def _delay(self, most_s: float) -> None:
+        """A seeded random pause of up to `most_s` (jitter mode only)."""
+        if self.jitter is None or most_s <= 0:
+            return
+        with self._lock:
+            pause = self._random.uniform(0, most_s)
+        time.sleep(pause)
 
     def _enter(self, delta: int) -> None:
         with self._lock:
@@ -244,6 +273,8 @@ class OfflineMessagesServer:
 
             def _stream(self, reply: Reply, call: ServedCall) -> None:
                 time.sleep(reply.delay_s)
+                if server.jitter is not None:
+                    server._delay(server.jitter.answer_s)
                 message_id = server._next_id("msg")
                 model = reply.model or call.model
                 call.model, call.message_id = model, message_id
@@ -312,6 +343,8 @@ class OfflineMessagesServer:
                 self._event("content_block_stop", {"type": "content_block_stop", "index": index})
 
             def _event(self, name: str, payload: dict[str, Any]) -> None:
+                if server.jitter is not None:
+                    server._delay(server.jitter.event_s)
                 self.wfile.write(f"event: {name}\ndata: {json.dumps(payload)}\n\n".encode())
                 self.wfile.flush()
 

@@ -88,6 +88,8 @@ class SpanRenderer:
             span = node.handle
         assert isinstance(span, Span)
         try:
+            for link in self._links(node):  # a request that became known after the start
+                span.add_link(link.context, link.attributes)
             span.update_name(attrs.span_name(node))
             span.set_attributes(attrs.end_attributes(node, self.content))
             failed = attrs.error_attributes(node, self.content)

@@ -44,6 +44,7 @@ from runner.events.types import (
     RequestSent,
     RunnerEvent,
     SessionInitialized,
+    SessionStateChanged,
     SubagentCall,
     SubagentFinished,
     SubagentStarted,
@@ -88,6 +89,7 @@ def model_is_answering(event: RunnerEvent) -> bool:
             | SubagentFinished()
             | TaskStarted()
             | TaskFinished()
+            | SessionStateChanged()
             | ApiRetry()
             | CompactionStarted()
             | Compacted()

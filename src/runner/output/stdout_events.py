@@ -28,6 +28,7 @@ from runner.events.types import (
     RequestSent,
     RunnerEvent,
     SessionInitialized,
+    SessionStateChanged,
     SubagentCall,
     SubagentFinished,
     SubagentStarted,
@@ -157,6 +158,7 @@ class EventWriter:
                 | SubagentFinished()
                 | TaskStarted()
                 | TaskFinished()
+                | SessionStateChanged()
                 | QueryResult()
                 | CompactionStarted()
                 | CliCallReported()

@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any
 
 from runner import environment_variables as ev
@@ -59,8 +59,8 @@ its calls (it exports every tenth of a second: runner.otel.export.cli_environmen
 CLI_QUIET_S = 0.15
 """... and then for its log events (hooks), exported on a timer of their own: until the relay
 has been quiet this long."""
-TURN_GRACE_S = 5.0
-"""How long a query waits for the turn the CLI owes a finished background task (QueryWatch)."""
+POLL_S = 0.1
+"""While a query waits for a message, how often stopped subagents' transcripts are looked at."""
 CLOSE_GRACE_S = 15.0
 """Beyond TIMEOUT, how long starting and closing the CLI may take before the session is cut."""
 
@@ -260,26 +260,7 @@ class SessionDriver:
         self._open_query = index
         self._stream.start_query(QueryStart(index=index, prompt=prompt, at_ns=time.time_ns()))
         await client.query(prompt)
-        watch = QueryWatch(self._retries)
-        messages = client.receive_messages().__aiter__()
-        while True:
-            try:
-                if watch.waiting_for_turn:
-                    message = await asyncio.wait_for(anext(messages), TURN_GRACE_S)
-                else:
-                    message = await anext(messages)
-            except (StopAsyncIteration, TimeoutError):
-                break  # the stream ended, or the turn a finished task was owed never came
-            done = False
-            for event in self._stream.message(message):
-                done = watch.react(event) or done
-            if watch.fatal is not None:
-                fatal, status = watch.fatal
-                self._end_open_query(ModelError(fatal, status=status))
-                await self._interrupt(client)
-                raise ModelError(fatal, status=status)
-            if done:
-                break
+        watch = await self._read_query(client, index)
         if not watch.results:
             raise RunnerError("the Claude Code CLI ended the query without a result")
         await self._wait_for_cli()
@@ -297,6 +278,49 @@ class SessionDriver:
             if outcome.error_type == ModelError.error_type:
                 raise ModelError(detail, status=outcome.api_error_status, kind=watch.api_error)
             raise RunnerError(detail)
+
+    async def _read_query(self, client: ClaudeSDKClient, index: int) -> QueryWatch:
+        """Hand the query's messages on until it is done (QueryWatch): its result, and after
+        it whatever Claude Code still owes, each wait bounded unless Claude Code is at work.
+        While it waits, stopped subagents whose transcripts completed are handed on too."""
+        watch = QueryWatch(self._retries)
+        messages = client.receive_messages().__aiter__()
+        pending: asyncio.Future[object] | None = None
+        said: str | None = None
+        try:
+            while (wait := watch.waiting(time.monotonic())) is not None:
+                if watch.results and wait.reason != said:
+                    said = wait.reason
+                    bound = "" if wait.seconds is None else f" (at most {wait.seconds:.2f} s)"
+                    log.debug("query %d: after its result, waiting for %s%s", index, said, bound)
+                if pending is None:
+                    pending = asyncio.ensure_future(_next(messages))
+                limit = POLL_S if wait.seconds is None else min(wait.seconds, POLL_S)
+                done, _ = await asyncio.wait({pending}, timeout=limit)
+                if not done:
+                    for event in self._stream.poll():
+                        watch.react(event, time.monotonic())
+                    continue
+                message, pending = pending.result(), None
+                if message is _END:
+                    log.debug("query %d: the CLI's stream ended", index)
+                    break
+                for event in self._stream.message(message):
+                    watch.react(event, time.monotonic())
+                if watch.fatal is not None:
+                    fatal, status = watch.fatal
+                    self._end_open_query(ModelError(fatal, status=status))
+                    await self._interrupt(client)
+                    raise ModelError(fatal, status=status)
+            else:
+                if said is not None and watch.results:
+                    log.debug("query %d: done (%s)", index, "idle" if watch.idle else "no wait")
+        finally:
+            if pending is not None and not pending.done():
+                pending.cancel()
+                with contextlib.suppress(BaseException):
+                    await pending
+        return watch
 
     async def _wait_for_cli(self) -> None:
         """With the CLI's telemetry relayed, the query's end waits (bounded) for the CLI's
@@ -377,6 +401,9 @@ class SessionDriver:
         if "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC" not in os.environ:
             # No auto-update or error-reporting traffic from a Job, unless the operator says.
             env.setdefault("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1")
+        if "CLAUDE_CODE_EMIT_SESSION_STATE_EVENTS" not in os.environ:
+            # Claude Code's own word on when a query is done (runner.session.query_watch).
+            env.setdefault("CLAUDE_CODE_EMIT_SESSION_STATE_EVENTS", "1")
         return ClaudeAgentOptions(
             model=cfg.model,
             cwd=str(cfg.workspace),
@@ -395,6 +422,17 @@ class SessionDriver:
         if isinstance(data, dict):
             self._stream.hook(data)
         return {}
+
+
+_END = object()
+"""The CLI's stream ended."""
+
+
+async def _next(messages: AsyncIterator[object]) -> object:
+    try:
+        return await anext(messages)
+    except StopAsyncIteration:
+        return _END
 
 
 def _on_loop(loop: asyncio.AbstractEventLoop, stream: EventStream) -> Callable[[CliRecord], None]:

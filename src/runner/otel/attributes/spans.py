@@ -228,6 +228,8 @@ def _end(node: Node, content: ContentPolicy) -> Attributes:
         return _compaction(node.trigger, node.pre_tokens, node.post_tokens)
     if isinstance(node, ToolNode):
         out = {sc.GEN_AI_TOOL_NAME: node.name}
+        if node.requested_by:  # known late when the tool's hook came before its request
+            out[sc.AGENTIC_SESSION_TOOL_REQUESTED_BY] = node.requested_by
         if node.cli is not None:
             out.update(
                 parts.present(

@@ -34,6 +34,7 @@ from opentelemetry.sdk.trace.export import (
 from runner._version import __version__
 from runner.otel.export.delivery import DestinationReport
 from runner.otel.export.exporters import CountingSpanExporter, ExportHealth, silence_sdk_export_logs
+from runner.otel.export.reach import ReachProbe
 from runner.otel.export.settings import TelemetrySettings
 
 if TYPE_CHECKING:
@@ -101,17 +102,23 @@ class TraceDestination:
     name: str
     exporter: CountingSpanExporter
     processor: CountedBatchSpanProcessor
+    probe: ReachProbe | None = None
 
     def report(self) -> DestinationReport:
         counts, waiting = self.exporter.counts()
         health = self.exporter.health
+        unconfirmed, failures = counts.unconfirmed + waiting, counts.failures
+        certain = self.probe.verdict if self.probe is not None else None
+        if unconfirmed and certain is not None:
+            # Still in flight to a backend that cannot take it (runner.otel.export.reach).
+            unconfirmed, failures = 0, {**failures, certain: failures.get(certain, 0) + 1}
         return DestinationReport(
             destination=self.name,
             endpoint=health.endpoint,
             spans=self.processor.received,
             delivered=counts.exported,
-            unconfirmed=counts.unconfirmed + waiting,
-            failures=counts.failures,
+            unconfirmed=unconfirmed,
+            failures=failures,
         )
 
 
@@ -212,7 +219,8 @@ def build_pipeline(
         processor = CountedBatchSpanProcessor(
             counting, schedule_delay_millis=settings.schedule_delay_ms
         )
-        pipeline.traces.append(TraceDestination(name, counting, processor))
+        probe = ReachProbe(endpoint) if name != "console" else None
+        pipeline.traces.append(TraceDestination(name, counting, processor, probe))
         tracer_provider.add_span_processor(processor)
     if collect:
         pipeline.collector = SpanCollector()

@@ -36,6 +36,7 @@ from runner.events.types import (
     RequestSent,
     RunnerEvent,
     SessionInitialized,
+    SessionStateChanged,
     SubagentCall,
     SubagentFinished,
     SubagentStarted,
@@ -145,7 +146,7 @@ class TreeBuilder:
     def _route(self, event: RunnerEvent, query: QueryNode) -> None:
         if self._cli_wait_ns is not None:
             self.calls.expire(event.at_ns)
-            self.tools.expire(event.at_ns)
+        self.tools.expire(event.at_ns)
         match event:
             case RequestSent():
                 self.calls.mark(None, event.at_ns)
@@ -209,6 +210,7 @@ class TreeBuilder:
                 | CallFailed()  # the ledger records it: CallRecorded
                 | TaskStarted()
                 | TaskFinished()
+                | SessionStateChanged()
             ):
                 pass
             case _:

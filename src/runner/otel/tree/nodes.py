@@ -137,6 +137,8 @@ class ToolNode(Node):
     cli: CliToolReported | None = None
     """The CLI's own record of this tool call: its permission decision and execution."""
     cli_deadline_ns: int | None = None
+    request_deadline_ns: int | None = None
+    """A tool that ran before its request was seen waits for it (bounded) until then."""
 
 
 @dataclass(eq=False, slots=True, kw_only=True)

@@ -18,6 +18,10 @@ from runner.events.types import (
 from runner.otel.tree.lifecycle import Lifecycle
 from runner.otel.tree.nodes import ChatNode, Node, ToolNode
 
+REQUEST_WAIT_NS = 2_000_000_000
+"""How long a tool that ran waits for its request (the message holding its tool_use), so its
+span names and links the call that asked for it: hooks can run ahead of the messages the SDK
+still buffers (measured in subagents, CLI 2.1.332)."""
 RECENT_TOOLS = 256
 """Finished tool ids remembered, so a late hook or result never opens a phantom tool."""
 
@@ -47,6 +51,9 @@ class Tools:
         tool.requested_by_chat = requested_by
         if self._life.capture or event.name in AGENT_TOOLS:
             tool.arguments = event.arguments
+        if tool.ran:  # it ran before its request was seen: it may end now
+            tool.request_deadline_ns = None
+            self._maybe_end(tool, event.at_ns)
 
     def started(self, event: ToolStarted, owner: Node | None) -> None:
         tool = self._tool(event.tool_use_id, event.at_ns, owner)
@@ -106,10 +113,17 @@ class Tools:
             self._maybe_end(tool, event.at_ns)
 
     def expire(self, at_ns: int) -> None:
-        """Tools that waited long enough for the CLI's record end without it."""
+        """Tools that waited long enough for the CLI's record, or for their request, end
+        without it."""
         for tool in list(self._open.values()):
-            if tool.ran and tool.cli_deadline_ns is not None and tool.cli_deadline_ns <= at_ns:
-                tool.cli_deadline_ns = None
+            if not tool.ran:
+                continue
+            late = False
+            if tool.cli_deadline_ns is not None and tool.cli_deadline_ns <= at_ns:
+                tool.cli_deadline_ns, late = None, True
+            if tool.request_deadline_ns is not None and tool.request_deadline_ns <= at_ns:
+                tool.request_deadline_ns, late = None, True
+            if late:
                 self._maybe_end(tool, at_ns)
 
     def flush(self, owner: Node, at_ns: int) -> None:
@@ -121,7 +135,7 @@ class Tools:
             if not tool.ran:
                 tool.error_type = tool.error_type or "incomplete"
                 tool.ran, tool.end_ns = True, at_ns
-            tool.cli_deadline_ns = None
+            tool.cli_deadline_ns = tool.request_deadline_ns = None
             tool.released = True  # its owner ends: so does whatever it was waiting for
             self._end(tool, tool.end_ns or at_ns)
 
@@ -154,15 +168,19 @@ class Tools:
         tool.end_ns = at_ns
         if self._cli_wait_ns is not None and tool.cli is None:
             tool.cli_deadline_ns = at_ns + self._cli_wait_ns
+        if tool.requested_by is None:
+            tool.request_deadline_ns = at_ns + REQUEST_WAIT_NS
         self._life.start(tool)
         self._maybe_end(tool, at_ns)
 
     def _maybe_end(self, tool: ToolNode, at_ns: int) -> None:
-        """A tool ends once it ran, its subagent (an Agent tool) has finished, and the CLI's
-        record of it has come (or the wait for it ran out)."""
+        """A tool ends once it ran, its subagent (an Agent tool) has finished, its request has
+        been seen, and the CLI's record of it has come (or the waits for them ran out)."""
         if not tool.ran or (tool.name in AGENT_TOOLS and not tool.released):
             return
         if tool.cli is None and tool.cli_deadline_ns is not None:
+            return
+        if tool.requested_by is None and tool.request_deadline_ns is not None:
             return
         self._end(tool, tool.end_ns or at_ns)
 
