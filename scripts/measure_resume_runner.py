@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from tests.e2e.harness import Finished, Runner
 from tests.langfuse_view import langfuse_sessions
 from tests.otlp_receiver import OTLPHttpReceiver
-from tests.support.telemetry import BASIC, LANGFUSE_PATH, langfuse_env
+from tests.support.backends import BASIC, LANGFUSE_PATH, langfuse_env
 
 from runner.offline import Usage, bash, text
 
@@ -58,6 +58,7 @@ def scenario(name: str, interactive: bool, cli_telemetry: bool) -> None:
             env: dict[str, Any] = {
                 "SESSION_ID": "platform-42",
                 **langfuse_env(receiver.url),
+                "RUNNER_EXIT_BUDGET": "5",
                 "RUNNER_CLI_TELEMETRY": str(cli_telemetry).lower(),
             }
             if interactive:

@@ -20,7 +20,7 @@ from runner.session.resume import record_path
 from tests.e2e.harness import Finished, Runner, expected_cost
 from tests.langfuse_view import langfuse_sessions
 from tests.otlp_receiver import OTLPHttpReceiver, attributes
-from tests.support.telemetry import BASIC, LANGFUSE_PATH, langfuse_env
+from tests.support.backends import BASIC, LANGFUSE_PATH, langfuse_env
 
 pytestmark = pytest.mark.e2e
 SESSION = {"SESSION_ID": "platform-42", "USER_ID": "u-1"}
@@ -98,7 +98,12 @@ def test_a_resumed_batch_run_continues_the_conversation_and_counts_only_its_call
     runner: Runner, receiver: OTLPHttpReceiver, cli_telemetry: str
 ) -> None:
     """With RUNNER_CLI_TELEMETRY too: the CLI reports only this run's calls on resume."""
-    env = {**SESSION, **langfuse_env(receiver.url), "RUNNER_CLI_TELEMETRY": cli_telemetry}
+    env = {
+        **SESSION,
+        **langfuse_env(receiver.url),
+        "RUNNER_EXIT_BUDGET": "5",
+        "RUNNER_CLI_TELEMETRY": cli_telemetry,
+    }
     first = runner.run(FIRST, PROMPT="FIRST task: run echo one.", **env)
     assert first.code == 0, first.stderr
     record = _record(runner)
@@ -153,7 +158,7 @@ def _interactive(runner: Runner, script: list[Any], prompts: list[str], **env: A
 def test_a_resumed_interactive_run_counts_each_query_once(
     runner: Runner, receiver: OTLPHttpReceiver
 ) -> None:
-    env = {**SESSION, **langfuse_env(receiver.url)}
+    env = {**SESSION, **langfuse_env(receiver.url), "RUNNER_EXIT_BUDGET": "5"}
     first = _interactive(runner, INTERACTIVE_FIRST, ["FIRST question", "SECOND question"], **env)
     assert first.code == 0, first.stderr
 
@@ -255,7 +260,7 @@ AFTER_RESUME = [  # steps with a match first: a step without one answers any req
 def test_a_compaction_and_a_subagent_right_after_resuming_are_traced_and_priced(
     runner: Runner, receiver: OTLPHttpReceiver
 ) -> None:
-    env = {**SESSION, **langfuse_env(receiver.url)}
+    env = {**SESSION, **langfuse_env(receiver.url), "RUNNER_EXIT_BUDGET": "5"}
     first = runner.run(FIRST, PROMPT="FIRST task: run echo one.", **env)
     assert first.code == 0, first.stderr
 

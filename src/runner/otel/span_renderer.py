@@ -129,7 +129,8 @@ class SpanRenderer:
 
     def _links(self, node: Node) -> list[Link]:
         """A tool span links to the chat span whose response asked for it; a call Claude Code
-        did not stream, to the compaction it summarised."""
+        did not stream, to the compaction it summarised; a resumed run's root, to the earlier
+        run's root (at its start only)."""
         target, kind = None, ""
         if isinstance(node, ToolNode) and node.requested_by_chat is not None:
             target, kind = node.requested_by_chat.handle, "requested_by"
@@ -137,7 +138,7 @@ class SpanRenderer:
         elif isinstance(node, ChatNode) and node.compaction is not None:
             target, kind = node.compaction.handle, "compaction"
             node.compaction = None
-        elif isinstance(node, SessionNode) and node.resume is not None:
+        elif isinstance(node, SessionNode) and node.resume is not None and node.handle is None:
             return resumed_from(node.resume.previous_trace_id, node.resume.previous_span_id)
         if isinstance(target, Span):
             return [Link(target.get_span_context(), {"agentic_session.link": kind})]
