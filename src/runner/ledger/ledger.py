@@ -381,7 +381,7 @@ class Ledger:
         if result is None or result.total_cost_usd is None:
             return None
         before = self._baseline.cost_usd if self._reported_cost is None else self._reported_cost
-        growth = max(0.0, result.total_cost_usd - before)
+        growth = pricing.usd(max(0.0, result.total_cost_usd - before))
         self._reported_cost = result.total_cost_usd
         return growth
 
@@ -471,7 +471,7 @@ class Ledger:
                 continue
             cost = now.cost_usd
             if cost is not None and earlier.cost_usd is not None:
-                cost = max(0.0, cost - earlier.cost_usd)
+                cost = pricing.usd(max(0.0, cost - earlier.cost_usd))
             out[model] = replace(now, usage=(now.usage - earlier.usage).clamped(), cost_usd=cost)
         return out
 
@@ -495,5 +495,5 @@ class Ledger:
         cumulative one less the baseline)."""
         reported = self._reported_cost
         if reported is not None:
-            reported = max(0.0, reported - self._baseline.cost_usd)
+            reported = pricing.usd(max(0.0, reported - self._baseline.cost_usd))
         return self._figures(self._calls, reported)
