@@ -1,8 +1,9 @@
 """Capacity at fleet scale: N concurrent sessions → one collector of our build → a Langfuse-like
 receiver, for N side by side in one run (`benchmarks/run.py fleet --sessions 1,5,20`).
 
-Per N, with a fresh collector (config.yaml as shipped: memory_limiter, batch 5 s / 512 spans,
-file-backed queue): the collector's CPU seconds and peak RSS, spans per collector CPU-second
+Per N and per batch timeout (the shipped 200 ms beside the earlier 5 s, in the same run), with
+a fresh collector (config.yaml: memory_limiter, batch 512 spans, file-backed queue): the
+collector's CPU seconds and peak RSS, spans per collector CPU-second
 (what one core carries), and the end-to-end export latency of every span (its end time in the
 span → the receiver's answer). Per session, from the runner process itself (its own CPU, all
 threads, without the Claude Code CLI child): CPU with telemetry on (to the collector) and off,
@@ -91,14 +92,14 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def _latencies(receiver: OTLPHttpReceiver) -> list[float]:
+def _latencies(receiver: OTLPHttpReceiver, path: str = LANGFUSE_PATH) -> list[float]:
     from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
         ExportTraceServiceRequest,
     )
 
     out = []
     for request in receiver.requests:
-        if request.path.endswith(LANGFUSE_PATH) and request.status == 200:
+        if request.path.endswith(path) and request.status == 200:
             message = ExportTraceServiceRequest()
             message.ParseFromString(request.body)
             for rs in message.resource_spans:
@@ -107,9 +108,32 @@ def _latencies(receiver: OTLPHttpReceiver) -> list[float]:
     return out
 
 
-def _one_size(binary: Path, n: int, delay: float, runs: int) -> dict[str, Any]:
-    from tests.collector.test_fan_out import LANGFUSE_AUTH
-    from tests.otel.test_export_e2e import BASIC
+def _direct(n: int, delay: float) -> dict[str, Any]:
+    """The same N sessions exporting straight to the receiver, no collector: the share of the
+    latency that is the runner's own (its 1 s export interval, and the machine's load)."""
+    receiver = OTLPHttpReceiver()
+    try:
+        _run_batch(n, "on", delay, receiver.url)
+        deadline = time.monotonic() + 60
+        while len(_latencies(receiver, "/v1/traces")) < n * 22 and time.monotonic() < deadline:
+            time.sleep(0.2)
+    finally:
+        receiver.stop()
+    latencies = _latencies(receiver, "/v1/traces")
+    return {
+        "n": n,
+        "spans": len(latencies),
+        "p50": statistics.median(latencies) if latencies else float("nan"),
+        "p99": _percentile(latencies, 0.99) if latencies else float("nan"),
+    }
+
+
+BATCH_TIMEOUTS = ("5s", "200ms")
+"""The collector's batch timeout before (5 s) and as shipped now (200 ms), side by side."""
+
+
+def _one_size(binary: Path, n: int, delay: float, runs: int, batch_timeout: str) -> dict[str, Any]:
+    from tests.support.backends import BASIC, LANGFUSE_AUTH
 
     receiver, backend = OTLPHttpReceiver(auth=BASIC), OTLPGrpcReceiver()
     workdir = Path(tempfile.mkdtemp(prefix="fleet-otelcol-"))
@@ -121,7 +145,7 @@ def _one_size(binary: Path, n: int, delay: float, runs: int) -> dict[str, Any]:
             "LANGFUSE_BASE_URL": receiver.url,
             "LANGFUSE_AUTH": LANGFUSE_AUTH,
             "TRACES_BACKEND_ENDPOINT": f"127.0.0.1:{backend.port}",
-            "OTELCOL_BATCH_TIMEOUT": "5s",  # as shipped
+            "OTELCOL_BATCH_TIMEOUT": batch_timeout,
         },
     ).start()
     on: list[SessionCost] = []
@@ -152,6 +176,7 @@ def _one_size(binary: Path, n: int, delay: float, runs: int) -> dict[str, Any]:
     spans = received()
     return {
         "n": n,
+        "batch_timeout": batch_timeout,
         "runs": runs,
         "spans": spans,
         "spans_sent": spans_sent,
@@ -203,7 +228,9 @@ def _session_request(spans_per_request: int) -> Any:
     return request
 
 
-def flood(binary: Path, seconds: float, senders: int) -> dict[str, Any]:
+def flood(
+    binary: Path, seconds: float, senders: int, batch_timeout: str = "200ms"
+) -> dict[str, Any]:
     """Real session spans sent as fast as `senders` threads can (512 a request, gzip, as the
     runner's exporter sends) for `seconds`: what one collector carries, and what it does
     past that."""
@@ -211,8 +238,7 @@ def flood(binary: Path, seconds: float, senders: int) -> dict[str, Any]:
     import http.client
     import threading
 
-    from tests.collector.test_fan_out import LANGFUSE_AUTH
-    from tests.otel.test_export_e2e import BASIC
+    from tests.support.backends import BASIC, LANGFUSE_AUTH
 
     body = gzip.compress(_session_request(512).SerializeToString())
     receiver = OTLPHttpReceiver(auth=BASIC, keep_bodies=False)
@@ -226,7 +252,7 @@ def flood(binary: Path, seconds: float, senders: int) -> dict[str, Any]:
             "LANGFUSE_BASE_URL": receiver.url,
             "LANGFUSE_AUTH": LANGFUSE_AUTH,
             "TRACES_BACKEND_ENDPOINT": f"127.0.0.1:{backend.port}",
-            "OTELCOL_BATCH_TIMEOUT": "5s",
+            "OTELCOL_BATCH_TIMEOUT": batch_timeout,
             "OTELCOL_MEMORY_LIMIT_MIB": "400",  # 80% of the Deployment's 512Mi limit
         },
     ).start()
@@ -284,6 +310,7 @@ def flood(binary: Path, seconds: float, senders: int) -> dict[str, Any]:
         backend.stop()
     cpu = cpu_after - cpu_before
     return {
+        "batch_timeout": batch_timeout,
         "seconds": elapsed,
         "offered": sum(answers.values()) * 512 / elapsed,
         "answers": answers,
@@ -297,27 +324,45 @@ def flood(binary: Path, seconds: float, senders: int) -> dict[str, Any]:
     }
 
 
-def fleet(sizes: list[int], delay: float, runs: int, flood_s: float = 10.0) -> str:
+def fleet(
+    sizes: list[int], delay: float, runs: int, flood_s: float = 10.0, side_by_side: bool = True
+) -> str:
+    """`side_by_side`: also the former 5 s batch timeout and the no-collector baseline (the
+    smoke run measures the shipped configuration only)."""
     binary = build_collector()
-    results = [_one_size(binary, n, delay, runs) for n in sizes]
-    flooded = flood(binary, flood_s, senders=4)
+    load_before = os.getloadavg()[0]
+    timeouts = BATCH_TIMEOUTS if side_by_side else BATCH_TIMEOUTS[-1:]
+    results = [_one_size(binary, n, delay, runs, t) for n in sizes for t in timeouts]
+    direct = [_direct(n, delay) for n in sizes] if side_by_side else []
+    floods = [flood(binary, flood_s, senders=4, batch_timeout=t) for t in timeouts]
+    load_after = os.getloadavg()[0]
     lines = [
+        f"Machine load average (1 min) {load_before:.1f} at the start, {load_after:.1f} at the "
+        f"end, on {os.cpu_count()} cores: wall-clock figures (latency) grow with it, "
+        "CPU-second figures much less.",
+        "",
         f"Each session: 10 LLM calls ({delay} s each before the first byte), 10 Bash calls, "
         f"22 spans; N sessions at once, {runs} round(s) of an N-batch with telemetry off and "
         "an N-batch with telemetry on (OTLP/HTTP to the collector), interleaved. A fresh "
-        "collector per N (config.yaml as shipped, batch timeout 5 s) → a Langfuse-like "
-        "receiver on 127.0.0.1.",
+        "collector per N and batch timeout (config.yaml; 200 ms as shipped, 5 s before) → a "
+        "Langfuse-like receiver on 127.0.0.1. Latency: a span's end → the receiver's answer.",
         "",
-        "| N | spans received / sent | refused | collector CPU | spans per collector "
-        "CPU-second | collector RSS idle → peak | export latency p50 / p99 |",
-        "|---|---|---|---|---|---|---|",
+        "| N | spans received / sent | batch timeout | refused | collector CPU | spans per "
+        "collector CPU-second | collector RSS idle → peak | export latency p50 / p99 |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         lines.append(
-            f"| {r['n']} | {r['spans']} / {r['spans_sent']} | {r['refused']:.0f} | "
+            f"| {r['n']} | {r['spans']} / {r['spans_sent']} | {r['batch_timeout']} | "
+            f"{r['refused']:.0f} | "
             f"{r['collector_cpu_s']:.2f} s | {r['spans_per_core_s']:,.0f} | "
             f"{r['idle_rss']:.0f} → {r['peak_rss']:.0f} MiB | "
             f"{r['p50']:.2f} s / {r['p99']:.2f} s |"
+        )
+    for d in direct:
+        lines.append(
+            f"| {d['n']} | {d['spans']} / {d['n'] * 22} | no collector (runner → receiver) | – "
+            f"| – | – | – | {d['p50']:.2f} s / {d['p99']:.2f} s |"
         )
     lines += [
         "",
@@ -331,6 +376,8 @@ def fleet(sizes: list[int], delay: float, runs: int, flood_s: float = 10.0) -> s
         "|---|---|---|---|---|---|---|",
     ]
     for r in results:
+        if r["batch_timeout"] != BATCH_TIMEOUTS[-1]:
+            continue  # the runner's side does not depend on the collector's batch timeout
         on, off = r["on"], r["off"]
         cpu_on = statistics.median(c.runner_cpu_s for c in on)
         cpu_off = statistics.median(c.runner_cpu_s for c in off)
@@ -344,25 +391,39 @@ def fleet(sizes: list[int], delay: float, runs: int, flood_s: float = 10.0) -> s
             f"{statistics.median(c.wall_s for c in off):.1f} / "
             f"{statistics.median(c.wall_s for c in on):.1f} s |"
         )
-    f = flooded
     lines += [
         "",
-        f"Flood: real session spans (512 a request, gzip) from 4 threads for {f['seconds']:.0f} s "
-        "at one collector (config.yaml, memory limit 400 MiB: 80% of the Deployment's 512Mi) → "
-        "the receiver; the senders share the machine with the collector.",
+        f"Flood: real session spans (512 a request, gzip) from 4 threads for {flood_s:.0f} s "
+        "at one collector per batch timeout (config.yaml, memory limit 400 MiB: 80% of the "
+        "Deployment's 512Mi) → the receiver; the senders share the machine with the collector.",
         "",
-        "| measure | value |",
-        "|---|---|",
-        f"| offered / accepted | {f['offered']:,.0f} / {f['accepted_per_s']:,.0f} spans/s |",
-        f"| answers | {', '.join(f'HTTP {k}: {v}' for k, v in sorted(f['answers'].items()))} |",
-        f"| collector CPU | {f['cores']:.2f} cores; {f['per_cpu_s']:,.0f} spans per CPU-second |",
-        f"| collector peak RSS | {f['peak_rss']:.0f} MiB |",
-        f"| Langfuse queue, peak | {f['peak_queue']:.0f} batches |",
-        f"| refused (memory_limiter) / dropped (queue full) / failed sends | "
-        f"{f['receiver_refused_spans']:.0f} / {f['exporter_enqueue_failed_spans']:.0f} / "
-        f"{f['exporter_send_failed_spans']:.0f} |",
-        f"| delivered to the receiver | {f['exporter_sent_spans']:,.0f} of {f['accepted']:,.0f} |",
+        "| measure | " + " | ".join(f"batch timeout {f['batch_timeout']}" for f in floods) + " |",
+        "|---|" + "---|" * len(floods),
     ]
+    rows: list[tuple[str, Any]] = [
+        (
+            "offered / accepted",
+            lambda f: f"{f['offered']:,.0f} / {f['accepted_per_s']:,.0f} spans/s",
+        ),
+        ("answers", lambda f: ", ".join(f"HTTP {k}: {v}" for k, v in sorted(f["answers"].items()))),
+        ("collector CPU", lambda f: f"{f['cores']:.2f} cores"),
+        ("**spans per collector CPU-second**", lambda f: f"**{f['per_cpu_s']:,.0f}**"),
+        ("collector peak RSS", lambda f: f"{f['peak_rss']:.0f} MiB"),
+        ("Langfuse queue, peak", lambda f: f"{f['peak_queue']:.0f} batches"),
+        (
+            "refused / dropped (queue full) / failed sends",
+            lambda f: (
+                f"{f['receiver_refused_spans']:.0f} / "
+                f"{f['exporter_enqueue_failed_spans']:.0f} / {f['exporter_send_failed_spans']:.0f}"
+            ),
+        ),
+        (
+            "delivered to the receiver",
+            lambda f: f"{f['exporter_sent_spans']:,.0f} of {f['accepted']:,.0f}",
+        ),
+    ]
+    for label, cell in rows:
+        lines.append(f"| {label} | " + " | ".join(cell(f) for f in floods) + " |")
     return "\n".join(lines)
 
 

@@ -420,7 +420,13 @@ def export_cost(runs: int) -> str:
 def fleet_scenario(sessions: str, delay: float, runs: int, quick: bool) -> str:
     from benchmarks.fleet import fleet
 
-    return fleet([int(n) for n in sessions.split(",")], delay, runs, 2.0 if quick else 10.0)
+    return fleet(
+        [int(n) for n in sessions.split(",")],
+        delay,
+        runs,
+        2.0 if quick else 10.0,
+        side_by_side=not quick,
+    )
 
 
 def machine() -> str:

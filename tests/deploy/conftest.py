@@ -19,6 +19,7 @@ OVERLAYS = (
     "collector-scaled",
     "collector-tenants",
     "collector-mlflow",
+    "collector-projects",
     "resumable",
 )
 

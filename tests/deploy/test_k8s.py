@@ -116,6 +116,7 @@ def test_network_policy_allows_only_dns_https_and_the_collector(
             "collector": {4317, 4318},
             "collector-scaled": {4317, 4318},
             "collector-mlflow": {4317, 4318},
+            "collector-projects": {4317, 4318},
             "collector-tenants": {14317, 14318},  # team-a's receiver only
         }
         assert ports == {53, 443} | collector.get(overlay, set())

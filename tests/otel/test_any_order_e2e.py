@@ -76,6 +76,16 @@ TWO_FOREGROUND = [
     text("d done", Usage(41, 14, 6, 0), match="d-out"),
     text("All done.", Usage(301, 41, 71, 6)),
 ]
+NESTED = [
+    Reply(content=(_agent("OUTER", background=False),), usage=Usage(100, 20, 0, 50)),
+    Reply(
+        content=(_agent("INNER", background=False),), usage=Usage(50, 10, 0, 0), match="OUTER: run"
+    ),
+    bash("echo inner-out", Usage(30, 11, 5, 0), match="INNER: run"),
+    text("inner done", Usage(40, 12, 6, 0), match="inner-out"),
+    text("outer done", Usage(41, 13, 6, 0), match="inner done"),
+    text("All done.", Usage(301, 41, 71, 6)),
+]
 TOOLS = [
     bash("echo one", Usage(100, 20, 0, 50), say="First."),
     bash("echo two", Usage(110, 21, 50, 0), match="one"),
@@ -87,6 +97,7 @@ CASES = {
     "background": (BACKGROUND, 1),
     "two-background": (TWO_BACKGROUND, 2),
     "two-foreground": (TWO_FOREGROUND, 2),
+    "nested": (NESTED, 2),
     "tools": (TOOLS, 0),
 }
 

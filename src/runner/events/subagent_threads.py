@@ -153,6 +153,7 @@ class SubagentThreads:
                 requested_ns=call.requested_ns,
                 answered_ns=call.answered_ns,
                 text=call.text,
+                tool_use_ids=call.tool_use_ids,
                 at_ns=at,
             )
             for call in calls

@@ -34,6 +34,8 @@ class TranscriptCall:
     answered_ns: int | None
     text: str = ""
     """The call's text output (its text blocks; a subagent's final answer is its last call's)."""
+    tool_use_ids: tuple[str, ...] = ()
+    """The tools it asked for (a nested subagent's calls show nowhere else)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -96,8 +98,16 @@ def read_transcript(path: str | Path) -> Transcript:
             )
             if earlier is not None and earlier.text:
                 text = f"{earlier.text}\n{text}" if text else earlier.text
+            tools = tuple(
+                block["id"]
+                for block in message.get("content") or ()
+                if isinstance(block, dict)
+                and block.get("type") == "tool_use"
+                and isinstance(block.get("id"), str)
+            )
             calls[message_id] = TranscriptCall(
                 text=text,
+                tool_use_ids=(earlier.tool_use_ids if earlier else ()) + tools,
                 message_id=message_id,
                 model=message.get("model") if isinstance(message.get("model"), str) else None,
                 usage=Usage.from_dict(message.get("usage")),

@@ -90,6 +90,8 @@ class SubagentCall:
     answered_ns: int | None
     text: str = ""
     """Its text output, from the transcript (content: kept only with capture on)."""
+    tool_use_ids: tuple[str, ...] = ()
+    """The tools it asked for, from the transcript."""
     at_ns: int
 
 

@@ -163,26 +163,52 @@ class SpanRenderer:
         if metrics is None:
             return
         seconds = max(0.0, ((node.end_ns or node.start_ns) - node.start_ns) / 1e9)
+        span = node.handle
+        # The span's context: the SDK keeps the trace id as the measurement's exemplar.
+        context = trace.set_span_in_context(span) if isinstance(span, Span) else None
         if isinstance(node, ChatNode):
+            usage = node.usage
+            first = node.first_chunk_ns
             metrics.record_chat(
                 self._metric_attributes(sc.OP_CHAT, node),
-                input_tokens=node.usage.total_input_tokens,
-                output_tokens=node.usage.output_tokens,
+                input_tokens=usage.total_input_tokens,
+                output_tokens=usage.output_tokens,
                 duration_s=seconds,
                 cost_usd=node.call.cost_usd if node.call else 0.0,
                 context_utilization=parts.context_utilization(node),
+                cache_read_tokens=usage.cache_read_input_tokens,
+                cache_write_tokens=usage.cache_creation_input_tokens,
+                time_to_first_chunk_s=(
+                    max(0.0, (first - node.start_ns) / 1e9) if first is not None else None
+                ),
+                cache_savings_usd=(
+                    node.call.cost.cache_savings if node.call and node.call.cost else 0.0
+                ),
+                context=context,
             )
         elif isinstance(node, QueryNode):
-            metrics.record_duration(self._metric_attributes(sc.OP_INVOKE_AGENT, None), seconds)
+            metrics.record_duration(
+                self._metric_attributes(sc.OP_INVOKE_AGENT, None), seconds, context
+            )
         elif isinstance(node, ToolNode):
-            metrics.record_duration(self._metric_attributes(sc.OP_EXECUTE_TOOL, None), seconds)
+            metrics.record_tool(
+                self._metric_attributes(sc.OP_EXECUTE_TOOL, None),
+                tool=node.name,
+                outcome=node.error_type or "success",
+                decision=node.cli.decision if node.cli is not None else None,
+                duration_s=seconds,
+                context=context,
+            )
+        elif isinstance(node, SessionNode):
+            status = node.outcome.status if node.outcome is not None else "unknown"
+            metrics.record_session(self._metric_attributes(None, None), status, context)
 
-    def _metric_attributes(self, operation: str, chat: ChatNode | None) -> attrs.Attributes:
-        """Low cardinality only: operation, provider, models, error, tenancy."""
-        out: attrs.Attributes = {
-            sc.GEN_AI_OPERATION_NAME: operation,
-            sc.GEN_AI_PROVIDER_NAME: sc.PROVIDER_ANTHROPIC,
-        }
+    def _metric_attributes(self, operation: str | None, chat: ChatNode | None) -> attrs.Attributes:
+        """Low cardinality only: operation, provider, models, error, tenancy (and the user,
+        when RUNNER_METRICS_USER_LABEL asks for it); never a session or trace id."""
+        out: attrs.Attributes = {sc.GEN_AI_PROVIDER_NAME: sc.PROVIDER_ANTHROPIC}
+        if operation is not None:
+            out[sc.GEN_AI_OPERATION_NAME] = operation
         model = (chat.request_model if chat else None) or self._model
         if model:
             out[sc.GEN_AI_REQUEST_MODEL] = model
@@ -193,6 +219,8 @@ class SpanRenderer:
         for key in (sc.AGENTIC_SESSION_NAMESPACE, sc.AGENTIC_SESSION_PROJECT):
             if key in self._common:
                 out[key] = self._common[key]
+        if self.metrics is not None and self.metrics.user_label and sc.USER_ID in self._common:
+            out[sc.USER_ID] = self._common[sc.USER_ID]
         return out
 
 

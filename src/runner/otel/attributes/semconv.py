@@ -206,6 +206,24 @@ METRIC_TOKEN_USAGE: Final = "gen_ai.client.token.usage"
 METRIC_OPERATION_DURATION: Final = "gen_ai.client.operation.duration"
 METRIC_COST: Final = "agentic_session.cost"
 """Counter, USD, by model and tenancy: what sessions cost (Langfuse drops metrics)."""
+METRIC_TIME_TO_FIRST_CHUNK: Final = "gen_ai.client.operation.time_to_first_chunk"
+"""Histogram, s: request start to the first streamed chunk of each LLM call (GenAI semconv)."""
+METRIC_SESSIONS: Final = "agentic_session.sessions"
+"""Counter of ended sessions by `agentic_session.status` (`budget_exceeded`: budget stops)."""
+METRIC_TOKENS: Final = "agentic_session.tokens"
+"""Counter of tokens by `gen_ai.token.type`: `input` (cache reads and writes included, as in
+gen_ai.client.token.usage), `output`, and the parts of input `cache_read` and `cache_write`."""
+METRIC_TOOL_CALLS: Final = "agentic_session.tool.calls"
+"""Counter of tool calls by `gen_ai.tool.name`, `agentic_session.tool.outcome` (`success` or
+the error type) and `agentic_session.tool.permission.decision` (`accept`, `reject`, or
+`unknown` without the CLI's own record, RUNNER_CLI_TELEMETRY)."""
+METRIC_CACHE_SAVINGS: Final = "agentic_session.cache.savings"
+"""Counter, USD: what prompt caching saved (cached tokens at the uncached input price, less
+what they cost), calls that saved only."""
+METRIC_CACHE_OVERHEAD: Final = "agentic_session.cache.overhead"
+"""Counter, USD: what cache writes cost beyond the uncached price, on calls where caching did
+not pay off yet. Net savings = savings − overhead."""
+AGENTIC_SESSION_TOOL_OUTCOME: Final = "agentic_session.tool.outcome"
 TOKEN_USAGE_BUCKETS: Final = (
     1,
     4,

@@ -19,6 +19,7 @@ import logging
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -57,7 +58,13 @@ TRACE_VIEW_MAX_SPANS = 5000
 def build_resource(environ: Mapping[str, str]) -> Resource:
     """Our defaults, then downward-API variables, then OTEL_RESOURCE_ATTRIBUTES and
     OTEL_SERVICE_NAME (the SDK reads those two itself) on top."""
-    ours: dict[str, str] = {SERVICE_NAME: DEFAULT_SERVICE_NAME, SERVICE_VERSION: __version__}
+    ours: dict[str, str] = {
+        SERVICE_NAME: DEFAULT_SERVICE_NAME,
+        SERVICE_VERSION: __version__,
+        # One per process: sessions with the same labels never overwrite each other's metric
+        # series (a collector's Prometheus exporter keys them by resource).
+        "service.instance.id": str(uuid.uuid4()),
+    }
     for variable, attribute in DOWNWARD_API.items():
         if environ.get(variable):
             ours[attribute] = environ[variable]

@@ -156,7 +156,8 @@ class TreeBuilder:
                 self.calls.finished(event)
             case CallRecorded():
                 owner = self._owner(event.call.thread, query)
-                self.calls.recorded(event, owner, self.compactions.last)
+                chat = self.calls.recorded(event, owner, self.compactions.last)
+                self.tools.chat_recorded(chat, event.at_ns)
             case AssistantText():
                 self.calls.text(event)
             case ToolRequested():
@@ -177,6 +178,7 @@ class TreeBuilder:
             case SubagentCall():
                 # Its figures come from the ledger (CallRecorded); its content from here.
                 self.calls.transcript_text(event)
+                self.tools.requested_in_transcript(event.message_id, event.tool_use_ids)
                 agent = self.subagents.get(event.thread)
                 if agent is not None and self.life.capture and event.text:
                     agent.answer = event.text

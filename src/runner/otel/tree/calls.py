@@ -93,7 +93,7 @@ class Calls:
 
     def recorded(
         self, event: CallRecorded, owner: Node | None, compaction: CompactionNode | None = None
-    ) -> None:
+    ) -> ChatNode:
         call = event.call
         chat = self._pop(call.thread, call.message_id)
         if chat is None:
@@ -111,9 +111,10 @@ class Calls:
         self._mark[call.thread] = max(self._mark.get(call.thread, 0), chat.end_ns)
         if self._cli_wait_ns is None:
             self._life.finish(chat, chat.end_ns)
-            return
+            return chat
         chat.cli_deadline_ns = event.at_ns + self._cli_wait_ns
         self._parked[call.key] = chat
+        return chat
 
     def cli_reported(self, event: CliCallReported) -> None:
         """The CLI's record of a recorded call: its facts, and its end."""

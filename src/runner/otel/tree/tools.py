@@ -33,9 +33,12 @@ class Tools:
         """With the CLI's telemetry relayed: how long a tool that ran waits for its record."""
         self._open: dict[str, ToolNode] = {}
         self._recent: OrderedDict[str, None] = OrderedDict()
+        self._awaiting_chat: dict[str, list[ToolNode]] = {}
+        """Tools named by a transcript's call whose node is not made yet, by message id."""
 
     def reset(self) -> None:
         self._open.clear()
+        self._awaiting_chat.clear()
 
     def get(self, tool_use_id: str | None) -> ToolNode | None:
         return self._open.get(tool_use_id) if tool_use_id else None
@@ -54,6 +57,25 @@ class Tools:
         if tool.ran:  # it ran before its request was seen: it may end now
             tool.request_deadline_ns = None
             self._maybe_end(tool, event.at_ns)
+
+    def requested_in_transcript(self, message_id: str, tool_use_ids: tuple[str, ...]) -> None:
+        """A subagent's call, from its transcript, asked for these tools (a nested subagent's
+        messages show nowhere else): they name it now, and link to it once its node exists."""
+        for tool_use_id in tool_use_ids:
+            tool = self._open.get(tool_use_id)
+            if tool is not None and tool.requested_by is None:
+                tool.requested_by = message_id
+                self._awaiting_chat[message_id] = [
+                    *self._awaiting_chat.get(message_id, []),
+                    tool,
+                ]
+
+    def chat_recorded(self, chat: ChatNode, at_ns: int) -> None:
+        """A call's node exists: the tools its transcript said it asked for link to it."""
+        for tool in self._awaiting_chat.pop(chat.message_id or "", []):
+            tool.requested_by_chat = chat
+            tool.request_deadline_ns = None
+            self._maybe_end(tool, at_ns)
 
     def started(self, event: ToolStarted, owner: Node | None) -> None:
         tool = self._tool(event.tool_use_id, event.at_ns, owner)
@@ -180,7 +202,10 @@ class Tools:
             return
         if tool.cli is None and tool.cli_deadline_ns is not None:
             return
-        if tool.requested_by is None and tool.request_deadline_ns is not None:
+        waiting_link = tool.requested_by is None or (
+            tool.requested_by_chat is None and tool.requested_by in self._awaiting_chat
+        )
+        if waiting_link and tool.request_deadline_ns is not None:
             return
         self._end(tool, tool.end_ns or at_ns)
 

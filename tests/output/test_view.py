@@ -9,7 +9,7 @@ from pathlib import Path
 
 from runner.output.view import load, render
 
-DATA = Path(__file__).with_name("data")
+DATA = Path(__file__).parents[1] / "data"
 
 
 def test_a_recorded_session_renders_the_same_every_time() -> None:
