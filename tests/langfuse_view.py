@@ -387,3 +387,19 @@ def langfuse_trace(spans: Sequence[Span | ScopedSpan]) -> Trace:
         legacy_input=root.legacy_trace_input,
         legacy_output=root.legacy_trace_output,
     )
+
+
+def langfuse_sessions(spans: Sequence[Span | ScopedSpan]) -> dict[str | None, list[Trace]]:
+    """Langfuse's sessions: each trace (its spans grouped by trace id) under its session id,
+    in the order the traces started."""
+    by_trace: dict[bytes, list[Span | ScopedSpan]] = {}
+    for s in spans:
+        span = s.span if isinstance(s, ScopedSpan) else s
+        by_trace.setdefault(span.trace_id, []).append(s)
+    traces = sorted(
+        (langfuse_trace(group) for group in by_trace.values()), key=lambda t: t.root.start_ns
+    )
+    sessions: dict[str | None, list[Trace]] = {}
+    for trace in traces:
+        sessions.setdefault(trace.session, []).append(trace)
+    return sessions

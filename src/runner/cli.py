@@ -81,9 +81,19 @@ def execute(overrides: Mapping[str, str]) -> int:
 
     from runner.otel import setup_telemetry
     from runner.output.stdout_events import EventWriter
+    from runner.session.resume import WorkspaceRecorder, resolve, trace_ids
 
+    try:
+        resume = resolve(config, environ)  # before the CLI starts: a missing state is exit 2
+    except ConfigError as exc:
+        typer.echo(f"claude-runner: {exc}", err=True)
+        return ConfigError.exit_code
     telemetry = setup_telemetry(environ)
     config = dataclasses.replace(config, cli_env={**config.cli_env, **telemetry.cli_env})
+    trace_id, span_id = trace_ids(telemetry.cli_env.get("TRACEPARENT"))
+    recorder = WorkspaceRecorder(
+        config.workspace, config.session_id, trace_id=trace_id, span_id=span_id, resume=resume
+    )
     trace = telemetry.trace_fields()
     if trace:
         urls = trace.get("trace_urls") or {}
@@ -96,9 +106,10 @@ def execute(overrides: Mapping[str, str]) -> int:
     outcome = run_session(
         config,
         EventWriter(trace=telemetry.trace_fields),
-        telemetry.observers,
+        [*telemetry.observers, recorder],
         cli_relay=telemetry.relay,
         on_feedback=telemetry.feedback if telemetry.scores is not None else None,
+        resume=resume,
     )
     view = telemetry.trace_view()
     if view:
@@ -155,6 +166,22 @@ def run(
             help=f"Overrides {ev.RUNNER_PREFLIGHT}: check the model credentials first.",
         ),
     ] = None,
+    resume: Annotated[
+        bool | None,
+        typer.Option(
+            "--resume/--fresh",
+            help=f"Overrides {ev.IS_RESUME}: continue the earlier run's conversation.",
+        ),
+    ] = None,
+    resume_session_id: Annotated[
+        str | None, typer.Option("--resume-id", help=f"Overrides {ev.RESUME_SESSION_ID}.")
+    ] = None,
+    resume_trace_id: Annotated[
+        str | None, typer.Option("--resume-trace", help=f"Overrides {ev.RESUME_TRACE_ID}.")
+    ] = None,
+    resume_fallback: Annotated[
+        str | None, typer.Option(help=f"Overrides {ev.RESUME_FALLBACK} (fail or fresh).")
+    ] = None,
 ) -> None:
     """Run one session from the environment (the Job contract).
 
@@ -180,6 +207,10 @@ def run(
         ev.USER_ID: user_id,
         ev.RUNNER_LOG_LEVEL: log_level,
         ev.RUNNER_PREFLIGHT: None if preflight is None else str(preflight).lower(),
+        ev.IS_RESUME: None if resume is None else str(resume).lower(),
+        ev.RESUME_SESSION_ID: resume_session_id,
+        ev.RESUME_TRACE_ID: resume_trace_id,
+        ev.RESUME_FALLBACK: resume_fallback,
     }
     raise typer.Exit(execute({k: v for k, v in flags.items() if v is not None}))
 

@@ -36,6 +36,10 @@ _DECIMAL = re.compile(r"[0-9]+(?:\.[0-9]*)?|\.[0-9]+")
 _MODEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/@\[\]-]{0,199}")
 """Anthropic ids (claude-sonnet-4-5), Bedrock/Vertex forms (us.anthropic.…-v1:0, …@2025…),
 aliases (sonnet, opus[1m]); no spaces, quotes or control characters."""
+_CLAUDE_SESSION_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,127}")
+"""A Claude Code session id (a UUID): it names a file, so no dots, slashes or spaces."""
+_TRACE_ID = re.compile(r"[0-9a-f]{32}")
+ResumeFallback = Literal["fail", "fresh"]
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off", "")
 
@@ -129,6 +133,57 @@ class Tenancy:
 
 
 @dataclass(frozen=True)
+class ResumeRequest:
+    """IS_RESUME=true: continue an earlier run's conversation (runner.session.resume finds its
+    state before the CLI starts)."""
+
+    claude_session_id: str | None = None
+    """RESUME_SESSION_ID; None: the workspace record's."""
+    previous_trace_id: str | None = None
+    """RESUME_TRACE_ID (32 lowercase hex); None: the workspace record's."""
+    fallback: ResumeFallback = "fail"
+    """RESUME_FALLBACK: what a missing or unreadable state does."""
+
+
+def resume_request(env: Mapping[str, str]) -> ResumeRequest | None:
+    """IS_RESUME and its variables (None: not resuming); ConfigError for a bad value."""
+    if not parse_bool(ev.IS_RESUME, env.get(ev.IS_RESUME)):
+        for name in (ev.RESUME_SESSION_ID, ev.RESUME_TRACE_ID):
+            if _single_line(name, env.get(name)):
+                raise ConfigError(
+                    f"{name} is set but {ev.IS_RESUME} is not: set {ev.IS_RESUME}=true to "
+                    f"continue that session, or unset {name}"
+                )
+        return None
+    session = _single_line(ev.RESUME_SESSION_ID, env.get(ev.RESUME_SESSION_ID))
+    if session is not None and not _CLAUDE_SESSION_ID.fullmatch(session):
+        raise ConfigError(
+            f"{ev.RESUME_SESSION_ID}={session[:80]!r} is not a Claude Code session id: set it "
+            f"to the session_id of the earlier run's result (a UUID), or unset it to use the "
+            f"workspace record"
+        )
+    trace = _single_line(ev.RESUME_TRACE_ID, env.get(ev.RESUME_TRACE_ID))
+    if trace is not None:
+        trace = trace.lower()
+        if not _TRACE_ID.fullmatch(trace) or int(trace, 16) == 0:
+            raise ConfigError(
+                f"{ev.RESUME_TRACE_ID}={trace[:80]!r} is not a trace id: set it to the earlier "
+                f"run's 32-hex-digit trace id, or unset it to use the workspace record"
+            )
+    fallback = (_single_line(ev.RESUME_FALLBACK, env.get(ev.RESUME_FALLBACK)) or "fail").lower()
+    if fallback not in ("fail", "fresh"):
+        raise ConfigError(
+            f"{ev.RESUME_FALLBACK}={fallback[:80]!r} is unknown: set it to fail (exit 2 when the "
+            f"state is missing) or fresh (start a new conversation instead)"
+        )
+    return ResumeRequest(
+        claude_session_id=session,
+        previous_trace_id=trace,
+        fallback="fresh" if fallback == "fresh" else "fail",
+    )
+
+
+@dataclass(frozen=True)
 class RunnerConfig:
     session_id: str
     prompt: str | None
@@ -149,6 +204,8 @@ class RunnerConfig:
     """`anthropic` (API key or auth token) or `vertex`."""
     cli_env: Mapping[str, str] = field(default_factory=dict)
     """Extra variables for the Claude Code CLI (on top of the inherited environment)."""
+    resume: ResumeRequest | None = None
+    """IS_RESUME=true: continue an earlier run's conversation."""
 
     @classmethod
     def from_env(
@@ -195,6 +252,7 @@ class RunnerConfig:
                 user_id=_single_line(ev.USER_ID, env.get(ev.USER_ID)),
             ),
             model_access=model_access(env) if require_credentials else "anthropic",
+            resume=resume_request(env),
         )
 
 

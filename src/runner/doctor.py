@@ -50,6 +50,8 @@ def run_checks(environ: Mapping[str, str] | None = None, *, strict: bool = False
     """Every check; telemetry checks are required only with `strict`."""
     env = dict(os.environ if environ is None else environ)
     checks = [_config(env), _credentials(env), _workspace(env), _cli()]
+    if (env.get(ev.IS_RESUME) or "").strip().lower() not in ("", "0", "false", "no", "off"):
+        checks.append(_resume(env))  # IS_RESUME set: its state must be there
     for check in _telemetry(env):
         check.required = check.required and strict
         checks.append(check)
@@ -118,6 +120,31 @@ def _credentials(env: Mapping[str, str]) -> Check:
         "a proxy without /v1/models is fine; otherwise check ANTHROPIC_BASE_URL",
         required=False,
     )
+
+
+def _resume(env: Mapping[str, str]) -> Check:
+    """IS_RESUME=true: the state to continue is there (the same resolution `run` makes)."""
+    from runner.config import RunnerConfig, resume_request
+    from runner.session.resume import resolve
+
+    try:
+        request = resume_request(env)
+        workspace = Path(env.get(ev.WORKSPACE_PATH) or Path.cwd())
+        config = RunnerConfig(session_id="doctor", prompt=None, workspace=workspace, resume=request)
+        state = resolve(config, env)
+    except ConfigError as exc:
+        problem, _, fix = str(exc).partition(": ")
+        return Check("resume", False, problem, fix)
+    if state is None:
+        return Check("resume", True, f"state missing; {ev.RESUME_FALLBACK}=fresh starts anew")
+    info = state.info
+    detail = (
+        f"Claude Code session {info.claude_session_id} ({state.transcript}); Claude Code's "
+        f"figures continue from ${info.baseline_cost_usd:.6f}"
+    )
+    if info.previous_trace_id:
+        detail += f"; links to trace {info.previous_trace_id}"
+    return Check("resume", True, detail)
 
 
 def _workspace(env: Mapping[str, str]) -> Check:

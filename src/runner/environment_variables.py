@@ -75,6 +75,28 @@ MAX_BUDGET_USD: Final = "MAX_BUDGET_USD"
 RUNNER_PREFLIGHT: Final = "RUNNER_PREFLIGHT"
 """`false`: skip the model-credential check made while the CLI starts. Default `true`."""
 
+IS_RESUME: Final = "IS_RESUME"
+"""`true`: this run continues an earlier run's Claude Code conversation (a pressed "continue",
+a replaced pod). Its session id comes from RESUME_SESSION_ID, else from the workspace record
+the earlier run left (`<WORKSPACE_PATH>/.claude-runner/session.json`); its transcript
+(`$CLAUDE_CONFIG_DIR/projects/*/<id>.jsonl`) must have been restored. Default `false`."""
+
+RESUME_SESSION_ID: Final = "RESUME_SESSION_ID"
+"""With IS_RESUME: the Claude Code session id to continue (the `session_id` of its
+ResultMessage; a UUID). Default: the workspace record's."""
+
+RESUME_TRACE_ID: Final = "RESUME_TRACE_ID"
+"""With IS_RESUME: the earlier run's trace id (32 hex digits), linked from this run's trace.
+Default: the workspace record's."""
+
+RESUME_FALLBACK: Final = "RESUME_FALLBACK"
+"""With IS_RESUME, when the state to resume is missing or unreadable: `fail` (default: exit 2
+with one line naming what is missing) or `fresh` (start a new conversation, with a warning)."""
+
+CLAUDE_CONFIG_DIR: Final = "CLAUDE_CONFIG_DIR"
+"""Read, not set, by the runner: where the Claude Code CLI keeps its state (default
+`~/.claude`). A resumed run finds the transcript to continue under its `projects/`."""
+
 CONTRACT: Final = (
     SESSION_ID,
     PROMPT,
@@ -99,5 +121,9 @@ CONTRACT: Final = (
     RUNNER_LOG_LEVEL,
     MAX_BUDGET_USD,
     RUNNER_PREFLIGHT,
+    IS_RESUME,
+    RESUME_SESSION_ID,
+    RESUME_TRACE_ID,
+    RESUME_FALLBACK,
 )
 """The session variables `runner.config` reads (telemetry variables live in runner.otel)."""

@@ -20,6 +20,7 @@ from runner.session.types import SessionObserver, SessionOutcome
 if TYPE_CHECKING:
     from runner.cli_telemetry import CliTelemetryRelay
     from runner.scores import Score
+    from runner.session.resume import ResumeState
 
 log = logging.getLogger("runner")
 
@@ -32,12 +33,13 @@ def run_session(
     stdin: TextIO | None = None,
     cli_relay: CliTelemetryRelay | None = None,
     on_feedback: Callable[[Score], None] | None = None,
+    resume: ResumeState | None = None,
 ) -> SessionOutcome:
     """Run the session described by `config`; stdout events go to `writer`, the stream to
     `observers` too; `cli_relay`: the CLI's own telemetry joins the stream; `on_feedback`:
-    takes stdin feedback lines' scores (interactive). Returns the outcome; never raises for a
-    failed session."""
-    return asyncio.run(_run(config, writer, observers, stdin, cli_relay, on_feedback))
+    takes stdin feedback lines' scores (interactive); `resume`: the earlier run's conversation
+    to continue. Returns the outcome; never raises for a failed session."""
+    return asyncio.run(_run(config, writer, observers, stdin, cli_relay, on_feedback, resume))
 
 
 async def _run(
@@ -47,6 +49,7 @@ async def _run(
     stdin: TextIO | None,
     cli_relay: CliTelemetryRelay | None,
     on_feedback: Callable[[Score], None] | None = None,
+    resume: ResumeState | None = None,
 ) -> SessionOutcome:
     def input_error(line: int, message: str) -> None:
         log.warning("stdin line %d skipped: %s", line, message)
@@ -74,7 +77,9 @@ async def _run(
         if config.interactive
         else None
     )
-    driver = SessionDriver(config, ObserverGroup([writer, *observers]), channel, cli_relay)
+    driver = SessionDriver(
+        config, ObserverGroup([writer, *observers]), channel, cli_relay, resume=resume
+    )
     loop = asyncio.get_running_loop()
     signals = (signal.SIGTERM, signal.SIGINT)
     for signum in signals:

@@ -20,6 +20,7 @@ OVERLAYS = (
     "collector-tenants",
     "collector-mlflow",
     "collector-projects",
+    "resumable",
 )
 
 

@@ -17,6 +17,11 @@ and returns the query's figures:
   reported figure leaves, by token weight (a subagent with such a call ends then);
 - Claude Code's reported cost is the check: a difference is on the query's figures, warned once.
 
+On a resumed session (runner.session.resume) Claude Code's cumulative figures continue from the
+conversation's earlier runs: the ledger starts from that `baseline` (its reported totals when
+the CLI started), so every growth, check and remainder is this run's alone, and no call is
+ever booked for an earlier run's usage. The reported figures it shows are this run's.
+
 Pricing a call costs microseconds (the price snapshot is read once, ~1 ms).
 """
 
@@ -35,6 +40,7 @@ from runner.accounting.figures import (
     SubagentFigures,
     Thread,
 )
+from runner.accounting.reported import ReportedTotals
 from runner.accounting.usage import ModelUsage, Usage
 from runner.events.types import (
     AGENT_TOOLS,
@@ -76,8 +82,16 @@ Price = Callable[[str | None, Usage], pricing.CallCost | None]
 class Ledger:
     """Records the session's calls. `follow` on the driver's loop, in the stream's order."""
 
-    def __init__(self, *, session_model: str | None = None, price: Price = pricing.price) -> None:
+    def __init__(
+        self,
+        *,
+        session_model: str | None = None,
+        price: Price = pricing.price,
+        baseline: ReportedTotals | None = None,
+    ) -> None:
         self._session_model = session_model
+        self._baseline = baseline or ReportedTotals()
+        """Claude Code's cumulative figures before this run (a resumed session's earlier runs)."""
         self._price = price
         self._calls: list[LedgerCall] = []
         """Every recorded call of the session (the ledger itself)."""
@@ -89,8 +103,9 @@ class Ledger:
         self._query: QueryState | None = None
         self._owners = ledger_views.Owners()
         self._finished: set[str] = set()
-        self._reported: dict[str, ModelUsage] = {}
-        """Claude Code's cumulative per-model figures at the last query's end."""
+        self._reported: dict[str, ModelUsage] = dict(self._baseline.models)
+        """Claude Code's cumulative per-model figures at the last query's end (at first, the
+        baseline's)."""
         self._windows: dict[str, int] = {}
         self._reported_cost: float | None = None
         """Claude Code's cumulative cost at the last query's end (None: never reported)."""
@@ -365,7 +380,8 @@ class Ledger:
         result = query.result
         if result is None or result.total_cost_usd is None:
             return None
-        growth = max(0.0, result.total_cost_usd - (self._reported_cost or 0.0))
+        before = self._baseline.cost_usd if self._reported_cost is None else self._reported_cost
+        growth = pricing.usd(max(0.0, result.total_cost_usd - before))
         self._reported_cost = result.total_cost_usd
         return growth
 
@@ -441,9 +457,43 @@ class Ledger:
             owners=self._owners,
             reported=reported,
             windows=self._windows,
-            reported_models=self._reported,
+            reported_models=self._run_models(),
         )
 
+    def _run_models(self) -> dict[str, ModelUsage]:
+        """Claude Code's per-model figures since this run started (less the baseline's)."""
+        base = self._baseline.models
+        out: dict[str, ModelUsage] = {}
+        for model, now in self._reported.items():
+            earlier = base.get(model)
+            if earlier is None:
+                out[model] = now
+                continue
+            cost = now.cost_usd
+            if cost is not None and earlier.cost_usd is not None:
+                cost = pricing.usd(max(0.0, cost - earlier.cost_usd))
+            out[model] = replace(now, usage=(now.usage - earlier.usage).clamped(), cost_usd=cost)
+        return out
+
+    @property
+    def baseline(self) -> ReportedTotals:
+        return self._baseline
+
+    @property
+    def reported_cumulative_usd(self) -> float | None:
+        """Claude Code's own cumulative figure at the last query's end (earlier runs of a
+        resumed conversation included); None when it never reported one."""
+        return self._reported_cost
+
+    @property
+    def reported_models(self) -> dict[str, ModelUsage]:
+        """Claude Code's cumulative per-model figures at the last query's end."""
+        return dict(self._reported)
+
     def session_figures(self) -> LedgerFigures:
-        """Every call of the session so far (reported: Claude Code's cumulative figure)."""
-        return self._figures(self._calls, self._reported_cost)
+        """Every call of the session so far (reported: Claude Code's figure for this run, its
+        cumulative one less the baseline)."""
+        reported = self._reported_cost
+        if reported is not None:
+            reported = pricing.usd(max(0.0, reported - self._baseline.cost_usd))
+        return self._figures(self._calls, reported)

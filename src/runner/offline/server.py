@@ -51,6 +51,8 @@ class ServedCall:
     last_user_text: str = ""
     started: float = 0.0
     ended: float = 0.0
+    user_texts: list[str] = field(default_factory=list)
+    """The text of every user message the request carried, in order (the history it sent)."""
 
 
 def _last_user_text(body: dict[str, Any]) -> str:
@@ -239,6 +241,7 @@ class OfflineMessagesServer:
                     step=index,
                     last_user_text=user_text,
                     started=time.time(),
+                    user_texts=_user_texts(body),
                 )
                 server._enter(1)
                 try:
@@ -350,3 +353,18 @@ class OfflineMessagesServer:
 
 def _error_body(error_type: str, message: str) -> dict[str, Any]:
     return {"type": "error", "error": {"type": error_type, "message": message}}
+
+
+def _user_texts(body: dict[str, Any]) -> list[str]:
+    """The text of each user message of a request (text blocks joined; tool results left out)."""
+    out: list[str] = []
+    for message in body.get("messages") or []:
+        if not isinstance(message, dict) or message.get("role") != "user":
+            continue
+        content = message.get("content")
+        if isinstance(content, str):
+            out.append(content)
+        elif isinstance(content, list):
+            texts = [b.get("text", "") for b in content if isinstance(b, dict)]
+            out.append("\n".join(t for t in texts if isinstance(t, str) and t))
+    return out

@@ -134,7 +134,8 @@ class SpanRenderer:
 
     def _links(self, node: Node) -> list[Link]:
         """A tool span links to the chat span whose response asked for it; a call Claude Code
-        did not stream, to the compaction it summarised."""
+        did not stream, to the compaction it summarised; a resumed run's root, to the earlier
+        run's root (at its start only)."""
         target, kind = None, ""
         if isinstance(node, ToolNode) and node.requested_by_chat is not None:
             target, kind = node.requested_by_chat.handle, "requested_by"
@@ -142,6 +143,8 @@ class SpanRenderer:
         elif isinstance(node, ChatNode) and node.compaction is not None:
             target, kind = node.compaction.handle, "compaction"
             node.compaction = None
+        elif isinstance(node, SessionNode) and node.resume is not None and node.handle is None:
+            return resumed_from(node.resume.previous_trace_id, node.resume.previous_span_id)
         if isinstance(target, Span):
             return [Link(target.get_span_context(), {"agentic_session.link": kind})]
         return []
@@ -232,3 +235,20 @@ class SpanRenderer:
         if self.metrics is not None and self.metrics.user_label and sc.USER_ID in self._common:
             out[sc.USER_ID] = self._common[sc.USER_ID]
         return out
+
+
+def resumed_from(trace_id: str | None, span_id: str | None) -> list[Link]:
+    """The root's link to the earlier run's root (a resumed session). Without its span id the
+    link names the trace alone (span id 0; kept for its attributes)."""
+    if not trace_id:
+        return []
+    from opentelemetry.trace import SpanContext, TraceFlags
+
+    context = SpanContext(
+        trace_id=int(trace_id, 16),
+        span_id=int(span_id, 16) if span_id else 0,
+        is_remote=True,
+        trace_flags=TraceFlags(TraceFlags.SAMPLED),
+    )
+    attributes = {"agentic_session.link": sc.LINK_RESUMED_FROM}
+    return [Link(context, {**attributes, sc.AGENTIC_SESSION_RESUMED_FROM_TRACE_ID: trace_id})]

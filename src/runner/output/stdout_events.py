@@ -98,6 +98,7 @@ class EventWriter:
             namespace=event.tenancy.namespace,
             project=event.tenancy.project,
             user_id=event.tenancy.user_id,
+            resume=None if event.resume is None else event.resume.summary(),
             **self._trace_fields(),
         )
 
@@ -247,6 +248,7 @@ class EventWriter:
             usage=figures.total.usage.as_dict(),
             total_cost_usd=round(figures.total.cost_usd, 12),
             reported_cost_usd=_usd(figures.reported_cost_usd),
+            reported_cumulative_cost_usd=_usd(event.reported_cumulative_usd),
             subagents=[s.as_dict() for s in figures.subagents],
             models=figures.models_dict(),
             compactions=self._compactions,

@@ -14,9 +14,11 @@ import time
 from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any
 
+from runner import environment_variables as ev
 from runner.config import RunnerConfig
 from runner.errors import (
     BudgetExceeded,
+    ConfigError,
     IdleTimeout,
     ModelError,
     RunnerError,
@@ -43,6 +45,7 @@ if TYPE_CHECKING:
     from claude_agent_sdk import ClaudeAgentOptions, ClaudeSDKClient
 
     from runner.cli_telemetry import CliRecord, CliTelemetryRelay
+    from runner.session.resume import ResumeState
     from runner.session.stdin_input import InputChannel
 
 log = logging.getLogger("runner")
@@ -80,15 +83,22 @@ class SessionDriver:
         observer: SessionObserver,
         input_channel: InputChannel | None = None,
         cli_relay: CliTelemetryRelay | None = None,
+        resume: ResumeState | None = None,
     ) -> None:
+        """`resume`: the earlier run's conversation to continue (runner.session.resume)."""
         self.config = config
+        self._resume = resume
         self.observer = observer
         self.input = input_channel
         self._queries: list[QueryOutcome] = []
         self._stop_signal: int | None = None
         self._task: asyncio.Task[Any] | None = None
         self._open_query: int | None = None
-        self._stream = EventStream(observer, session_model=config.model)
+        self._stream = EventStream(
+            observer,
+            session_model=config.model,
+            baseline=resume.baseline if resume is not None else None,
+        )
         self._cli_relay = cli_relay
         self._retries = RetryWatch()
         self.stderr = StderrTail()
@@ -116,6 +126,7 @@ class SessionDriver:
                 tenancy=cfg.tenancy,
                 prompt=cfg.prompt,
                 at_ns=time.time_ns(),
+                resume=self._resume.info if self._resume is not None else None,
             )
         )
         error: RunnerError | None = None
@@ -135,11 +146,13 @@ class SessionDriver:
         except RunnerError as exc:
             error = exc
         except Exception as exc:  # the CLI crashed or the SDK failed
-            said = self.stderr.summary()
-            error = RunnerError(
-                f"{type(exc).__name__}: {exc}" + (f"; the CLI said: {said}" if said else "")
-            )
-            log.debug("session failed", exc_info=True)
+            error = self._resume_refused(exc)
+            if error is None:
+                said = self.stderr.summary()
+                error = RunnerError(
+                    f"{type(exc).__name__}: {exc}" + (f"; the CLI said: {said}" if said else "")
+                )
+                log.debug("session failed", exc_info=True)
         finally:
             if error is not None:
                 self._end_open_query(error)
@@ -153,9 +166,24 @@ class SessionDriver:
                 duration_ms=int((time.monotonic() - started) * 1000),
                 cli_stderr=tuple(self.stderr.lines) if error is not None else (),
                 figures=self._stream.session_figures(),
+                resume=self._resume.info if self._resume is not None else None,
+                reported_cumulative_usd=self._stream.ledger.reported_cumulative_usd,
             )
             self.observer.on_session_end(outcome)
         return outcome
+
+    def _resume_refused(self, exc: Exception) -> ConfigError | None:
+        """A resume the CLI refused (it found no such conversation): a configuration error."""
+        from runner.session.resume import is_missing_conversation
+
+        if self._resume is None or not is_missing_conversation(exc):
+            return None
+        sid = self._resume.info.claude_session_id
+        return ConfigError(
+            f"{ev.IS_RESUME}=true but the Claude Code CLI found no conversation {sid}: restore "
+            f"{ev.CLAUDE_CONFIG_DIR} (at least projects/*/{sid}.jsonl) from the earlier run, or "
+            f"set {ev.RESUME_SESSION_ID} to the session to continue"
+        )
 
     # --- the client ---------------------------------------------------------------------
 
@@ -387,6 +415,7 @@ class SessionDriver:
             hooks=hooks,
             env=env,
             stderr=self.stderr,
+            resume=self._resume.info.claude_session_id if self._resume is not None else None,
         )
 
     async def _hook(self, data: Any, tool_use_id: str | None, context: Any) -> dict[str, Any]:

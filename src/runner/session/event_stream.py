@@ -12,6 +12,7 @@ from dataclasses import replace
 from typing import Any
 
 from runner.accounting.figures import LedgerFigures
+from runner.accounting.reported import ReportedTotals
 from runner.cli_telemetry import CliRecord
 from runner.events.cli_adapter import CliAdapter
 from runner.events.sdk_adapter import EventAdapter
@@ -21,10 +22,17 @@ from runner.session.types import QueryOutcome, QueryStart, SessionObserver
 
 
 class EventStream:
-    def __init__(self, observer: SessionObserver, *, session_model: str | None) -> None:
+    def __init__(
+        self,
+        observer: SessionObserver,
+        *,
+        session_model: str | None,
+        baseline: ReportedTotals | None = None,
+    ) -> None:
+        """`baseline`: Claude Code's cumulative figures before this run (a resumed session)."""
         self.observer = observer
         self.adapter = EventAdapter()
-        self.ledger = Ledger(session_model=session_model)
+        self.ledger = Ledger(session_model=session_model, baseline=baseline)
         self.cli = CliAdapter(self.adapter.subagents.thread_of)
         self.cli_records = 0
         """The CLI's own records received (RUNNER_CLI_TELEMETRY)."""

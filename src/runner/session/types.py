@@ -19,6 +19,29 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True, kw_only=True)
+class ResumeInfo:
+    """This run continues an earlier run's Claude Code conversation (runner.session.resume)."""
+
+    claude_session_id: str
+    """The Claude Code session it continues."""
+    previous_trace_id: str | None = None
+    """The earlier run's trace id (32 hex), when known: this run's trace links to it."""
+    previous_span_id: str | None = None
+    """The earlier run's root span id (16 hex), when known."""
+    baseline_cost_usd: float = 0.0
+    """Claude Code's cumulative cost before this run (taken off its figures)."""
+    baseline_source: str = "none"
+    """Where that figure comes from: `transcript` (its last cost-state record) or `none`."""
+
+    def summary(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"resumed": True, "claude_session_id": self.claude_session_id}
+        if self.previous_trace_id:
+            out["resumed_from_trace_id"] = self.previous_trace_id
+        out["earlier_reported_cost_usd"] = round(self.baseline_cost_usd, 12)
+        return out
+
+
+@dataclass(frozen=True, kw_only=True)
 class SessionStart:
     session_id: str
     model: str
@@ -27,6 +50,8 @@ class SessionStart:
     tenancy: Tenancy
     prompt: str | None
     at_ns: int
+    resume: ResumeInfo | None = None
+    """Set when this run continues an earlier one."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -91,6 +116,11 @@ class SessionOutcome:
     """The CLI's last stderr lines (redacted) when the session failed."""
     figures: LedgerFigures = field(default_factory=LedgerFigures)
     """The ledger's figures for every call of the session."""
+    resume: ResumeInfo | None = None
+    """Set when this run continued an earlier one."""
+    reported_cumulative_usd: float | None = None
+    """Claude Code's own cumulative figure at the end (a resumed conversation's earlier runs
+    included); the ledger's and `figures.reported_cost_usd` are this run's."""
 
     @property
     def num_turns(self) -> int:
@@ -121,6 +151,8 @@ class SessionOutcome:
         }
         if self.error_type:
             out["error_type"] = self.error_type
+        if self.resume is not None:  # it continued an earlier run: its cost is this run's
+            out.update(self.resume.summary())
         return out
 
 

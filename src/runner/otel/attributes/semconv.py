@@ -141,6 +141,18 @@ AGENTIC_SESSION_COST_REPORTED_USD: Final = "agentic_session.cost.reported_usd"
 """What Claude Code reported for the query (its total_cost_usd difference)."""
 AGENTIC_SESSION_COST_DIFFERENCE_USD: Final = "agentic_session.cost.difference_usd"
 """Reported minus priced, set only when they differ."""
+AGENTIC_SESSION_COST_REPORTED_CUMULATIVE_USD: Final = "agentic_session.cost.reported_cumulative_usd"
+"""The session root: Claude Code's own cumulative figure at the end, a resumed conversation's
+earlier runs included (this run's own is `agentic_session.cost.reported_usd`)."""
+AGENTIC_SESSION_RESUMED: Final = "agentic_session.resumed"
+"""The session root: true when this run continues an earlier run's conversation (IS_RESUME)."""
+AGENTIC_SESSION_RESUMED_FROM_TRACE_ID: Final = "agentic_session.resumed_from.trace_id"
+"""The earlier run's trace id (32 hex; MLflow's id for it is `tr-` + these digits)."""
+AGENTIC_SESSION_RESUMED_FROM_COST_USD: Final = "agentic_session.resumed_from.reported_cost_usd"
+"""Claude Code's cumulative figure before this run (its transcript's last cost record): the
+earlier runs' share, taken off every figure of this run."""
+LINK_RESUMED_FROM: Final = "resumed_from"
+"""The `agentic_session.link` kind of the root's link to the earlier run's root."""
 AGENTIC_SESSION_LLM_CALLS: Final = "agentic_session.llm_calls"
 AGENTIC_SESSION_USAGE_PREFIX: Final = "agentic_session.usage."
 """+ input_tokens (cache included), output_tokens, cache_read.input_tokens,

@@ -69,6 +69,9 @@ def metadata(session: SessionNode) -> dict[str, str]:
         "model": session.model,
         "interactive": str(session.interactive).lower(),
     }
+    if session.resume is not None:  # a continuation: Langfuse and MLflow show whence
+        values["resumed"] = "true"
+        values["resumed_from_trace_id"] = session.resume.previous_trace_id or ""
     return {k: v for k, v in values.items() if v}
 
 
@@ -142,6 +145,11 @@ def _start(node: Node, content: ContentPolicy) -> Attributes:
         }
         if node.tenancy.user_id:
             out[sc.MLFLOW_TRACE_TAG_PREFIX + "user"] = node.tenancy.user_id
+        if node.resume is not None:
+            out[sc.AGENTIC_SESSION_RESUMED] = True
+            out[sc.AGENTIC_SESSION_RESUMED_FROM_COST_USD] = node.resume.baseline_cost_usd
+            if node.resume.previous_trace_id:
+                out[sc.AGENTIC_SESSION_RESUMED_FROM_TRACE_ID] = node.resume.previous_trace_id
         if content.capture and node.prompt:
             prompt = content.text(node.prompt)
             out[sc.LANGFUSE_OBSERVATION_INPUT] = out[sc.LANGFUSE_TRACE_INPUT] = prompt
@@ -333,6 +341,8 @@ def _session_end(node: SessionNode) -> Attributes:
         out[sc.MLFLOW_TRACE_TAG_PREFIX + "status"] = outcome.status
         out[sc.AGENTIC_SESSION_EXIT_CODE] = outcome.exit_code
         out[sc.AGENTIC_SESSION_NUM_TURNS] = outcome.num_turns
+        if outcome.reported_cumulative_usd is not None:
+            out[sc.AGENTIC_SESSION_COST_REPORTED_CUMULATIVE_USD] = outcome.reported_cumulative_usd
     return out
 
 

@@ -94,6 +94,7 @@ class TreeBuilder:
             workspace=event.workspace,
             tenancy=event.tenancy,
             prompt=event.prompt if self.life.capture else None,
+            resume=event.resume,
         )
         self.calls = Calls(self.life, session_model=event.model, cli_wait_ns=self._cli_wait_ns)
         self.life.start(self.session)

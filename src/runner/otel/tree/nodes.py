@@ -25,7 +25,7 @@ from runner.accounting.figures import Figures, LedgerCall, LedgerFigures
 from runner.accounting.usage import Usage
 from runner.config import Tenancy
 from runner.events.types import ApiRetry, CliCallReported, CliHookRan, CliToolReported, Compacted
-from runner.session.types import QueryOutcome, SessionOutcome
+from runner.session.types import QueryOutcome, ResumeInfo, SessionOutcome
 
 
 @dataclass(eq=False, slots=True, kw_only=True)
@@ -53,6 +53,8 @@ class SessionNode(Node):
     sdk_session_id: str | None = None
     outcome: SessionOutcome | None = None
     compactions: int = 0
+    resume: ResumeInfo | None = None
+    """Set when this run continues an earlier run's conversation."""
 
     @property
     def figures(self) -> LedgerFigures | None:
