@@ -257,7 +257,9 @@ class Ledger:
         thread = event.thread
         if thread is None:
             return [event]
-        out: list[RunnerEvent] = []
+        # A call of its thread still streaming ends with it (as far as it got): its figures
+        # are the subagent's, never a late call under an ended node.
+        out: list[RunnerEvent] = self._cut(query, thread, "incomplete", event.at_ns)
         for opened in query.snapshots.pop(thread, {}).values():
             if opened.message_id not in self._recorded_ids:
                 call = self._call(query, thread, opened)

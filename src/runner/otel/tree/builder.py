@@ -18,6 +18,7 @@ counted twice.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import assert_never
 
 from runner.events.types import (
@@ -151,6 +152,8 @@ class TreeBuilder:
             case RequestSent():
                 self.calls.mark(None, event.at_ns)
             case CallStarted():
+                if self.subagents.ended(event.thread):  # the ledger gives it to the query
+                    event = replace(event, thread=None)
                 self.calls.started(event, self._owner(event.thread, query))
             case CallFinished():
                 self.calls.finished(event)

@@ -15,9 +15,17 @@ class Subagents:
         self._life = life
         self._agents: dict[str, AgentNode] = {}
         """The query's subagents, by thread (the Agent tool call's id)."""
+        self._ended: set[str] = set()
+        """Threads the ledger ended before any node of theirs was seen: what comes later on
+        them belongs to the query, as the ledger counts it."""
 
     def reset(self) -> None:
         self._agents.clear()
+        self._ended.clear()
+
+    def ended(self, thread: Thread) -> bool:
+        """The ledger ended this thread before any node of it was seen."""
+        return thread is not None and thread in self._ended
 
     def open_agents(self) -> list[AgentNode]:
         return [a for a in self._agents.values() if not a.finished]
@@ -28,14 +36,14 @@ class Subagents:
     def owner(self, thread: Thread, query: QueryNode, tool: ToolNode | None) -> Node:
         """Where a thread's calls and tools belong: the query, or its subagent (opened when its
         first sign arrives before its SubagentStart hook)."""
-        if thread is None:
+        if thread is None or thread in self._ended:
             return query
         return self._agent(thread, query, tool, at_ns=None)
 
     def started(
         self, event: SubagentStarted, query: QueryNode, tool: ToolNode | None
     ) -> AgentNode | None:
-        if event.thread is None:
+        if event.thread is None or event.thread in self._ended:
             return None
         agent = self._agent(event.thread, query, tool, at_ns=event.at_ns)
         agent.agent_id = event.agent_id
@@ -44,6 +52,8 @@ class Subagents:
 
     def finished(self, event: SubagentFinished) -> None:
         agent = self._agents.get(event.thread or "")
+        if agent is None and event.thread is not None and event.figures is not None:
+            self._ended.add(event.thread)
         if agent is None or event.figures is None:
             return
         agent.figures = event.figures.figures
