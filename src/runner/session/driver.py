@@ -31,6 +31,7 @@ from runner.events.types import (
 from runner.session.api_retries import RetryWatch
 from runner.session.cli_stderr import StderrTail
 from runner.session.event_stream import EventStream
+from runner.session.options import agent_options
 from runner.session.query_watch import QueryWatch
 from runner.session.types import (
     QueryOutcome,
@@ -50,7 +51,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("runner")
 
-HOOK_EVENTS = ("PreToolUse", "PostToolUse", "PostToolUseFailure", "SubagentStart", "SubagentStop")
 INTERRUPT_GRACE_S = 2.0
 """How long to wait for the CLI to acknowledge an interrupt before leaving the client."""
 CLI_SETTLE_S = 1.5
@@ -388,35 +388,8 @@ class SessionDriver:
     # --- options ------------------------------------------------------------------------
 
     def _options(self) -> ClaudeAgentOptions:
-        from claude_agent_sdk import ClaudeAgentOptions, HookMatcher
-
-        cfg = self.config
-        callback: Any = self._hook  # the SDK types each hook's input; one callback takes all
-        hooks: dict[Any, list[HookMatcher]] = {
-            name: [HookMatcher(hooks=[callback])] for name in HOOK_EVENTS
-        }
-        import os
-
-        env = dict(cfg.cli_env)
-        if "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC" not in os.environ:
-            # No auto-update or error-reporting traffic from a Job, unless the operator says.
-            env.setdefault("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1")
-        if "CLAUDE_CODE_EMIT_SESSION_STATE_EVENTS" not in os.environ:
-            # Claude Code's own word on when a query is done (runner.session.query_watch).
-            env.setdefault("CLAUDE_CODE_EMIT_SESSION_STATE_EVENTS", "1")
-        return ClaudeAgentOptions(
-            model=cfg.model,
-            cwd=str(cfg.workspace),
-            allowed_tools=list(cfg.allowed_tools),
-            permission_mode=cfg.permission_mode,
-            max_turns=cfg.max_turns,
-            max_budget_usd=cfg.max_budget_usd,
-            include_partial_messages=True,
-            hooks=hooks,
-            env=env,
-            stderr=self.stderr,
-            resume=self._resume.info.claude_session_id if self._resume is not None else None,
-        )
+        resume = self._resume.info.claude_session_id if self._resume is not None else None
+        return agent_options(self.config, self._hook, self.stderr, resume=resume)
 
     async def _hook(self, data: Any, tool_use_id: str | None, context: Any) -> dict[str, Any]:
         if isinstance(data, dict):
