@@ -72,6 +72,7 @@ from runner.events.types import (
 )
 from runner.ledger import cli_records as ledger_cli
 from runner.ledger import views as ledger_views
+from runner.ledger.claude_figures import ClaudeFigures
 from runner.ledger.state import OpenCall, QueryState
 
 log = logging.getLogger("runner")
@@ -90,8 +91,8 @@ class Ledger:
         baseline: ReportedTotals | None = None,
     ) -> None:
         self._session_model = session_model
-        self._baseline = baseline or ReportedTotals()
-        """Claude Code's cumulative figures before this run (a resumed session's earlier runs)."""
+        self._claude = ClaudeFigures(baseline)
+        """Claude Code's own figures: the check, less a resumed run's earlier runs."""
         self._price = price
         self._calls: list[LedgerCall] = []
         """Every recorded call of the session (the ledger itself)."""
@@ -103,12 +104,7 @@ class Ledger:
         self._query: QueryState | None = None
         self._owners = ledger_views.Owners()
         self._finished: set[str] = set()
-        self._reported: dict[str, ModelUsage] = dict(self._baseline.models)
-        """Claude Code's cumulative per-model figures at the last query's end (at first, the
-        baseline's)."""
         self._windows: dict[str, int] = {}
-        self._reported_cost: float | None = None
-        """Claude Code's cumulative cost at the last query's end (None: never reported)."""
         self._warned = False
 
     # --- the stream -------------------------------------------------------------------------
@@ -380,17 +376,12 @@ class Ledger:
 
     def _reported_growth(self, query: QueryState) -> float | None:
         result = query.result
-        if result is None or result.total_cost_usd is None:
-            return None
-        before = self._baseline.cost_usd if self._reported_cost is None else self._reported_cost
-        growth = pricing.usd(max(0.0, result.total_cost_usd - before))
-        self._reported_cost = result.total_cost_usd
-        return growth
+        return None if result is None else self._claude.cost_growth(result.total_cost_usd)
 
     def _unexplained(self, query: QueryState) -> Usage:
         seen = [c.usage for c in query.calls] + [c.usage for c, _, _ in query.held]
         seen += [o.usage for snapshots in query.snapshots.values() for o in snapshots.values()]
-        return ledger_views.unexplained(query.result, self._reported, seen)
+        return ledger_views.unexplained(query.result, self._claude.models, seen)
 
     def _unseen(self, query: QueryState, at_ns: int) -> list[RunnerEvent]:
         """Calls Claude Code made but did not stream, nor the CLI report: one call of its
@@ -399,11 +390,9 @@ class Ledger:
         if result is None or not result.model_usage:
             return []
         unseen = self._unexplained(query)
-        now = result.model_usage
-        before, self._reported = self._reported, dict(now)
+        grown = self._claude.models_grew(result.model_usage)
         if unseen.total_input_tokens == 0:
             return []
-        grown = {m: f.usage - (before[m].usage if m in before else Usage()) for m, f in now.items()}
         model = max(grown, key=lambda m: grown[m].total_input_tokens)
         call = LedgerCall(
             query=query.index,
@@ -463,39 +452,24 @@ class Ledger:
         )
 
     def _run_models(self) -> dict[str, ModelUsage]:
-        """Claude Code's per-model figures since this run started (less the baseline's)."""
-        base = self._baseline.models
-        out: dict[str, ModelUsage] = {}
-        for model, now in self._reported.items():
-            earlier = base.get(model)
-            if earlier is None:
-                out[model] = now
-                continue
-            cost = now.cost_usd
-            if cost is not None and earlier.cost_usd is not None:
-                cost = pricing.usd(max(0.0, cost - earlier.cost_usd))
-            out[model] = replace(now, usage=(now.usage - earlier.usage).clamped(), cost_usd=cost)
-        return out
+        return self._claude.run_models()
 
     @property
     def baseline(self) -> ReportedTotals:
-        return self._baseline
+        return self._claude.baseline
 
     @property
     def reported_cumulative_usd(self) -> float | None:
         """Claude Code's own cumulative figure at the last query's end (earlier runs of a
         resumed conversation included); None when it never reported one."""
-        return self._reported_cost
+        return self._claude.cost
 
     @property
     def reported_models(self) -> dict[str, ModelUsage]:
         """Claude Code's cumulative per-model figures at the last query's end."""
-        return dict(self._reported)
+        return dict(self._claude.models)
 
     def session_figures(self) -> LedgerFigures:
         """Every call of the session so far (reported: Claude Code's figure for this run, its
         cumulative one less the baseline)."""
-        reported = self._reported_cost
-        if reported is not None:
-            reported = pricing.usd(max(0.0, reported - self._baseline.cost_usd))
-        return self._figures(self._calls, reported)
+        return self._figures(self._calls, self._claude.run_cost())
